@@ -1,0 +1,102 @@
+"""The typed request that travels from the slash command to the GPU.
+
+Pure Python on purpose: the bot builds and validates requests without importing torch.
+A request may leave size, steps, guidance and sampler unset; `Engine.resolve` fills them from
+the model's native resolution and the settings, and the resolved request is what gets stored,
+so a stored record reproduces the same image even after the defaults change.
+"""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+MAX_SEED = 2**32 - 1
+
+
+class Operation(StrEnum):
+    IMAGINE = "imagine"
+    VARIATION = "variation"
+    UPSCALE = "upscale"
+    ZOOM = "zoom"
+    PAN = "pan"
+
+
+class Direction(StrEnum):
+    LEFT = "left"
+    RIGHT = "right"
+    UP = "up"
+    DOWN = "down"
+
+
+# Which `mode` each image-to-image operation accepts; the first one is the default.
+OPERATION_MODES: dict[Operation, tuple[str, ...]] = {
+    Operation.VARIATION: ("strong", "subtle"),
+    Operation.UPSCALE: ("subtle", "creative"),
+}
+
+# Operations that work on an existing image and therefore need `source_image`.
+IMAGE_OPERATIONS = frozenset({Operation.VARIATION, Operation.UPSCALE, Operation.ZOOM, Operation.PAN})
+
+
+def random_seed() -> int:
+    return secrets.randbelow(MAX_SEED + 1)
+
+
+class GenerationRequest(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    operation: Operation = Operation.IMAGINE
+    prompt: str
+    negative_prompt: str = ""
+    aspect: tuple[int, int] = (1, 1)
+    width: int | None = Field(default=None, ge=8, le=8192)
+    height: int | None = Field(default=None, ge=8, le=8192)
+    steps: int | None = Field(default=None, ge=1, le=150)
+    guidance: float | None = Field(default=None, ge=0.0, le=30.0)
+    sampler: str | None = None
+    seed: int = Field(default_factory=random_seed, ge=0, le=MAX_SEED)
+    count: int = Field(default=4, ge=1, le=16)
+    chaos: int = Field(default=0, ge=0, le=100)
+    tile: bool = False
+    model: str | None = None
+    strength: float | None = Field(default=None, gt=0.0, le=1.0)
+    source_image: str | None = None
+    direction: Direction | None = None
+    mode: str | None = None
+    warnings: tuple[str, ...] = ()
+    replay_batch: int | None = Field(default=None, ge=1)
+    replay_slot: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _check_operation_fields(self) -> GenerationRequest:
+        if self.operation in IMAGE_OPERATIONS and not self.source_image:
+            raise ValueError(f"the {self.operation} operation needs a source image")
+        if self.operation is Operation.PAN and self.direction is None:
+            raise ValueError("pan needs a direction: left, right, up or down")
+        allowed = OPERATION_MODES.get(self.operation)
+        if self.mode is not None and (allowed is None or self.mode not in allowed):
+            accepted = ", ".join(allowed) if allowed else "none"
+            raise ValueError(f"mode {self.mode!r} does not apply to {self.operation}; accepted: {accepted}")
+        if (self.replay_batch is None) != (self.replay_slot is None):
+            raise ValueError("replay_batch and replay_slot go together")
+        if self.replay_batch is not None and self.replay_slot >= self.replay_batch:
+            raise ValueError("replay_slot must be smaller than replay_batch")
+        return self
+
+    @property
+    def seeds(self) -> list[int]:
+        """Image i of a job uses seed + i, so any single image can be regenerated alone."""
+        return [self.seed + i for i in range(self.count)]
+
+    @property
+    def is_resolved(self) -> bool:
+        return None not in (self.width, self.height, self.steps, self.guidance, self.sampler)
+
+    def compatible_key(self) -> tuple | None:
+        """Requests with equal keys can share one UNet batch; None means never batch this one."""
+        if self.operation is not Operation.IMAGINE or not self.is_resolved or self.replay_batch:
+            return None
+        return (self.model, self.width, self.height, self.steps, self.sampler, self.guidance, self.tile)
