@@ -1,0 +1,326 @@
+"""`DiscordEmulator`: a local Discord (REST + gateway) that the unmodified discord.py client talks to.
+
+Tests start it, point discord.py at it with `point_discord_py()`, drive the bot by injecting
+slash commands and button clicks, and assert on what the bot did: messages (with the real file
+bytes and every edit), interaction responses, command syncs and the request log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+import socket
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import discord
+import yarl
+from aiohttp import web
+
+from .gateway import Gateway
+from .messages import MessageBody, apply_body
+from .payloads import interaction_payload, message_payload
+from .rest import API_PREFIX, RestApi
+from .state import (
+    DEFAULT_ATTACHMENT_SIZE_LIMIT,
+    Attachment,
+    Channel,
+    CommandSync,
+    Fault,
+    Guild,
+    Interaction,
+    Message,
+    RequestRecord,
+    Role,
+    User,
+    new_snowflake,
+)
+
+T = TypeVar("T")
+
+_OPTION_TYPES = {bool: 5, int: 4, float: 10, str: 3}
+_RECHECK_INTERVAL = 0.05
+
+
+class DiscordEmulator:
+    def __init__(self, *, attachment_size_limit: int = DEFAULT_ATTACHMENT_SIZE_LIMIT) -> None:
+        self.attachment_size_limit = attachment_size_limit
+        self.application_id = new_snowflake()
+        self.bot_token = f"emulator.{secrets.token_urlsafe(24)}"
+        self.bot_user = User(id=self.application_id, username="imagine-bot", bot=True)
+        self.owner = User(id=new_snowflake(), username="owner")
+        self.users: dict[int, User] = {}
+        self.guilds: list[Guild] = []
+        self.channels: dict[int, Channel] = {}
+        self.messages: dict[int, Message] = {}
+        self.interactions_by_token: dict[str, Interaction] = {}
+        self.expired_tokens: set[str] = set()
+        self.commands: dict[int | None, list[dict[str, Any]]] = {}
+        self.command_syncs: list[CommandSync] = []
+        self.requests: list[RequestRecord] = []
+        self.faults: list[Fault] = []
+        self._changed = asyncio.Event()
+        self._gateway = Gateway(self)
+        self._rest = RestApi(self)
+        self._runner: web.AppRunner | None = None
+        self._base = ""
+        self._saved_discord_endpoints: tuple[str, yarl.URL] | None = None
+        for user in (self.bot_user, self.owner):
+            self.users[user.id] = user
+        self.guild = self.make_guild("Emulated Guild")
+        self.channel = self.guild.channels[0]
+        self.user = self.make_user("alice")
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        app = web.Application(middlewares=[self._rest.middleware], client_max_size=1024**3)
+        app.add_routes(self._rest.routes())
+        app.add_routes([web.get("/gateway", self._gateway.handle)])
+        self._runner = web.AppRunner(app, handle_signals=False)
+        await self._runner.setup()
+        listener = socket.create_server(("127.0.0.1", 0))
+        await web.SockSite(self._runner, listener).start()
+        self._base = "http://127.0.0.1:{}".format(listener.getsockname()[1])
+
+    async def stop(self) -> None:
+        self.restore_discord_py()
+        await self._gateway.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> DiscordEmulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    def point_discord_py(self) -> None:
+        """Send discord.py's REST and gateway traffic here (undone by `restore_discord_py`/`stop`)."""
+        if self._saved_discord_endpoints is None:
+            self._saved_discord_endpoints = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+        discord.http.Route.BASE = self.api_base
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.gateway_url)
+
+    def restore_discord_py(self) -> None:
+        if self._saved_discord_endpoints is not None:
+            discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = self._saved_discord_endpoints
+            self._saved_discord_endpoints = None
+
+    @property
+    def base_url(self) -> str:
+        return self._base
+
+    @property
+    def api_base(self) -> str:
+        return f"{self._base}{API_PREFIX}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://{self._base.removeprefix('http://')}/gateway"
+
+    # --- world building --------------------------------------------------------------------
+
+    def make_user(self, username: str, *, guild: Guild | None = None, roles: Sequence[Role] = ()) -> User:
+        """A user who is a member of `guild` (default guild unless given) with `roles`."""
+        user = User(id=new_snowflake(), username=username)
+        self.users[user.id] = user
+        (guild or self.guild).member_roles[user.id] = [role.id for role in roles]
+        return user
+
+    def make_guild(self, name: str, *, channel_name: str = "general") -> Guild:
+        guild = Guild(id=new_snowflake(), name=name, owner_id=self.owner.id)
+        guild.roles.append(Role(id=guild.id, name="@everyone", permissions=(1 << 50) - 1))
+        guild.member_roles[self.bot_user.id] = []
+        guild.member_roles[self.owner.id] = []
+        self.guilds.append(guild)
+        self.make_channel(channel_name, guild=guild)
+        return guild
+
+    def make_channel(self, name: str, *, guild: Guild | None = None) -> Channel:
+        guild = guild or self.guild
+        channel = Channel(id=new_snowflake(), name=name, guild_id=guild.id)
+        guild.channels.append(channel)
+        self.channels[channel.id] = channel
+        return channel
+
+    def make_role(self, name: str, *, guild: Guild | None = None, permissions: int = 0) -> Role:
+        role = Role(id=new_snowflake(), name=name, permissions=permissions)
+        (guild or self.guild).roles.append(role)
+        return role
+
+    # --- records ---------------------------------------------------------------------------
+
+    def new_message(self, channel: Channel, *, interaction_id: int | None = None) -> Message:
+        """A blank bot message, not yet stored: callers fill it in and then store it."""
+        return Message(
+            id=new_snowflake(),
+            channel_id=channel.id,
+            guild_id=channel.guild_id,
+            author=self.bot_user,
+            webhook_id=self.application_id if interaction_id else None,
+            interaction_id=interaction_id,
+        )
+
+    def post_message(self, channel: Channel, body: MessageBody, *, interaction_id: int | None = None) -> Message:
+        """Create the bot's message from a request body; nothing is stored if the body is refused."""
+        message = self.new_message(channel, interaction_id=interaction_id)
+        apply_body(message, body, creating=True)
+        self.messages[message.id] = message
+        return message
+
+    def message_json(self, message: Message) -> dict[str, Any]:
+        return message_payload(message, self._base, self.application_id)
+
+    def messages_in(self, channel: Channel | None = None, *, include_deleted: bool = False) -> list[Message]:
+        """Messages in `channel` (default channel unless given), oldest first, ephemeral ones included."""
+        channel_id = (channel or self.channel).id
+        return [
+            m for m in self.messages.values() if m.channel_id == channel_id and (include_deleted or not m.deleted)
+        ]
+
+    @property
+    def interactions(self) -> list[Interaction]:
+        """Every injected interaction, oldest first."""
+        return list(self.interactions_by_token.values())
+
+    def find_attachment(self, attachment_id: int) -> Attachment | None:
+        for message in self.messages.values():
+            for version in message.history:
+                for attachment in version.attachments:
+                    if attachment.id == attachment_id:
+                        return attachment
+        return None
+
+    def requests_matching(self, pattern: str) -> list[RequestRecord]:
+        """Logged requests whose `"METHOD /path"` (path without /api/v10) matches the regex."""
+        compiled = re.compile(pattern)
+        return [r for r in self.requests if compiled.search(f"{r.method} {r.path}")]
+
+    # --- fault injection -------------------------------------------------------------------
+
+    def fail_next(self, route_pattern: str, *, status: int = 429, count: int = 1, retry_after: float = 0.05) -> Fault:
+        """Answer the next `count` requests whose `"METHOD /path"` matches the regex with `status`.
+
+        429s carry `Retry-After`, `X-RateLimit-*`, `Via` and the JSON body discord.py retries on;
+        500/502/504 are retried by discord.py after about a second.
+        """
+        fault = Fault(pattern=re.compile(route_pattern), status=status, remaining=count, retry_after=retry_after)
+        self.faults.append(fault)
+        return fault
+
+    def expire_token(self, token: str) -> None:
+        """Every later call with this interaction token fails with 401 / code 50027, as after 15 min."""
+        self.expired_tokens.add(token)
+
+    # --- driving the bot -------------------------------------------------------------------
+
+    async def send_slash_command(
+        self,
+        name: str,
+        options: dict[str, Any] | None = None,
+        *,
+        user: User | None = None,
+        channel: Channel | None = None,
+        guild: Guild | None = None,
+        attachment_size_limit: int | None = None,
+    ) -> Interaction:
+        """Inject an application-command INTERACTION_CREATE as `user` typed `/name options…`."""
+        guild = guild or self.guild
+        channel = channel or guild.channels[0]
+        command, command_guild_id = self._synced_command(name, guild)
+        declared = {option["name"]: option.get("type") for option in command.get("options", [])}
+        data: dict[str, Any] = {
+            "id": command.get("id", str(new_snowflake())),
+            "name": name,
+            "type": 1,
+            "options": [
+                {"name": key, "type": declared.get(key) or _OPTION_TYPES[type(value)], "value": value}
+                for key, value in (options or {}).items()
+            ],
+        }
+        if command_guild_id is not None:
+            data["guild_id"] = str(command_guild_id)
+        return await self._inject(2, data, user, channel, guild, attachment_size_limit, source_message=None)
+
+    async def click_button(
+        self,
+        message: Message,
+        custom_id: str,
+        *,
+        user: User | None = None,
+        attachment_size_limit: int | None = None,
+    ) -> Interaction:
+        """Inject a button-press INTERACTION_CREATE on `message`, which must carry that `custom_id`."""
+        if custom_id not in message.custom_ids():
+            raise ValueError(f"message {message.id} has no button {custom_id!r}; it has {message.custom_ids()}")
+        if message.deleted:
+            raise ValueError(f"message {message.id} was deleted; nobody can click its buttons")
+        channel = self.channels[message.channel_id]
+        guild = next((g for g in self.guilds if g.id == channel.guild_id), None)
+        data = {"custom_id": custom_id, "component_type": 2}
+        return await self._inject(3, data, user, channel, guild, attachment_size_limit, source_message=message)
+
+    def _synced_command(self, name: str, guild: Guild) -> tuple[dict[str, Any], int | None]:
+        for guild_id in (guild.id, None):
+            for command in self.commands.get(guild_id, []):
+                if command["name"] == name:
+                    return command, guild_id
+        return {}, None
+
+    async def _inject(
+        self,
+        kind: int,
+        data: dict[str, Any],
+        user: User | None,
+        channel: Channel,
+        guild: Guild | None,
+        attachment_size_limit: int | None,
+        *,
+        source_message: Message | None,
+    ) -> Interaction:
+        await self.wait_for(lambda: self._gateway.connected, timeout=10, what="a bot connected to the gateway")
+        interaction = Interaction(
+            id=new_snowflake(),
+            token=f"interaction.{secrets.token_urlsafe(32)}",
+            type=kind,
+            user=user or self.user,
+            channel=channel,
+            guild=guild,
+            data=data,
+            attachment_size_limit=attachment_size_limit or self.attachment_size_limit,
+            source_message=source_message,
+        )
+        self.interactions_by_token[interaction.token] = interaction
+        await self._gateway.dispatch(
+            "INTERACTION_CREATE", interaction_payload(interaction, self.application_id, self._base)
+        )
+        return interaction
+
+    # --- waiting ---------------------------------------------------------------------------
+
+    def notify(self) -> None:
+        """Wake `wait_for` callers; called after every request and gateway frame."""
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def wait_for(self, predicate: Callable[[], T], *, timeout: float = 5.0, what: str = "") -> T:
+        """Return the first truthy `predicate()`; fail with a readable AssertionError after `timeout`.
+
+        The predicate is re-checked after every request and gateway frame, and at least every
+        50 ms, so it may also look at state the bot changes without talking to Discord.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not (result := predicate()):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+            try:
+                await asyncio.wait_for(self._changed.wait(), min(remaining, _RECHECK_INTERVAL))
+            except TimeoutError:
+                pass
+        return result
