@@ -60,6 +60,9 @@ class GenerationRequest(BaseModel):
     seed: int = Field(default_factory=random_seed, ge=0, le=MAX_SEED)
     count: int = Field(default=4, ge=1, le=16)
     chaos: int = Field(default=0, ge=0, le=100)
+    # Seed of the noise a job's images share under --chaos; `Engine.resolve` sets it to `seed`, so an
+    # image replayed on its own (seed + i, count 1) keeps the shared noise of the job it came from.
+    chaos_seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
     tile: bool = False
     model: str | None = None
     strength: float | None = Field(default=None, gt=0.0, le=1.0)

@@ -1,0 +1,140 @@
+"""The `imagine` command: generate, reproduce or transform images without Discord.
+
+    imagine "a lighthouse at dusk --ar 3:2 --seed 7" --out DIR
+    imagine --reproduce DIR/3.png --out AGAIN
+    imagine --op pan --direction left --image DIR/2.png --out PANNED
+
+Exit codes: 0 done, 2 bad input, 3 model not found, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from engine.request import Direction, GenerationRequest, Operation
+
+EXIT_BAD_INPUT = 2
+EXIT_MODEL_NOT_FOUND = 3
+EXIT_INTERRUPTED = 130
+VARIATION_COUNT = 4
+IMAGE_OPERATIONS = [op.value for op in Operation if op is not Operation.IMAGINE]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="imagine", description="Generate images with the engine (no Discord).")
+    parser.add_argument("prompt", nargs="?", help='prompt with flags, e.g. "a lighthouse --ar 3:2 --seed 7"')
+    parser.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
+    parser.add_argument("--reproduce", type=Path, metavar="PNG", help="regenerate an image from its embedded record")
+    parser.add_argument("--op", choices=IMAGE_OPERATIONS, help="operation on --image")
+    parser.add_argument("--image", type=Path, help="source image for --op")
+    parser.add_argument("--mode", help="variation: strong|subtle; upscale: subtle|creative")
+    parser.add_argument("--direction", choices=[d.value for d in Direction], help="pan direction")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        request = _request(args, parser)
+        return _generate(request, args.out)
+    except KeyboardInterrupt:
+        print("imagine: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _request(args: argparse.Namespace, parser: argparse.ArgumentParser) -> GenerationRequest:
+    from engine.flags import parse_prompt
+    from engine.outputs import read_record
+
+    if args.reproduce and args.op:
+        parser.error("--reproduce and --op cannot be combined")
+    try:
+        if args.reproduce:
+            return read_record(args.reproduce)[0]
+        if args.op:
+            if args.image is None:
+                parser.error(f"--op {args.op} needs --image FILE")
+            base = parse_prompt(args.prompt) if args.prompt else _prompt_of(args.image)
+            return GenerationRequest.model_validate(
+                base.model_dump(exclude={"width", "height", "warnings"})
+                | {
+                    "operation": args.op,
+                    "source_image": str(args.image),
+                    "mode": args.mode,
+                    "direction": args.direction,
+                    "count": VARIATION_COUNT if args.op == Operation.VARIATION else 1,
+                }
+            )
+        if not args.prompt:
+            parser.error("give a prompt, --reproduce PNG, or --op OPERATION --image FILE")
+        return parse_prompt(args.prompt)
+    except ValidationError as error:
+        parser.error("; ".join(detail["msg"].removeprefix("Value error, ") for detail in error.errors()))
+    except ValueError as error:
+        parser.error(str(error))
+
+
+def _prompt_of(image: Path) -> GenerationRequest:
+    """An image made by this engine lends its prompt and settings to the operation; others get an empty prompt."""
+    from engine.outputs import read_record
+
+    try:
+        request = read_record(image)[0]
+    except (ValueError, KeyError):
+        return GenerationRequest(prompt="")
+    return GenerationRequest.model_validate(
+        request.model_dump(include={"prompt", "negative_prompt", "steps", "guidance", "sampler", "model", "tile"})
+    )
+
+
+def _quiet_libraries() -> None:
+    """Our progress bar and messages are the output; the libraries' import and loading chatter is not.
+    Called before the engine imports the pipelines, which is when transformers warns."""
+    import diffusers
+    import transformers
+
+    diffusers.utils.logging.set_verbosity_error()
+    diffusers.utils.logging.disable_progress_bar()
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+
+
+def _generate(request: GenerationRequest, out_dir: Path) -> int:
+    _quiet_libraries()
+    from tqdm import tqdm
+
+    from engine.engine import Engine, ModelNotFoundError, RequestError
+    from engine.outputs import save_result
+
+    engine = Engine()
+    try:
+        resolved = engine.resolve(request)
+    except ModelNotFoundError as error:
+        print(f"imagine: error: {error}", file=sys.stderr)
+        return EXIT_MODEL_NOT_FOUND
+    except RequestError as error:
+        print(f"imagine: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for warning in resolved.warnings:
+        print(f"imagine: warning: {warning}", file=sys.stderr)
+    with tqdm(total=resolved.steps, unit="step", desc=str(resolved.operation)) as bar:
+
+        def advance(progress) -> None:
+            bar.total = progress.total
+            bar.update(progress.step - bar.n)
+
+        try:
+            result = engine.run(resolved, on_progress=advance)
+        except RequestError as error:
+            print(f"imagine: error: {error}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    saved = save_result(result, out_dir)
+    print(f"seed {resolved.seed}: {saved.grid}")
+    for path in saved.images:
+        print(path)
+    return 0

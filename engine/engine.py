@@ -1,0 +1,290 @@
+"""The Engine: turns a GenerationRequest into images, one batched pipeline call per run.
+
+Every image in a batch gets its own CPU generator (seed + i) and its own initial noise, so an
+image does not depend on what else shares its batch (see docs/engine.md for the measured
+tolerance). For bit-exact replays the request names the batch size and slot an image was made at.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import diffusers
+import torch
+import transformers
+from PIL import Image
+
+from engine import loading, operations
+from engine.default_model import default_model_folder, trained_weights_available
+from engine.model import LoadedModel
+from engine.noise import image_generator, initial_noise
+from engine.progress import step_callback
+from engine.request import GenerationRequest, Operation
+from engine.samplers import DEFAULT_SAMPLER, UnknownSamplerError, normalize_sampler
+from engine.settings import EngineSettings
+from engine.sizing import fit_size
+from engine.results import GenerationCancelled, GenerationResult, Progress, RequestError
+from engine.tiling import seamless
+
+ModelNotFoundError = loading.ModelNotFoundError
+ProgressCallback = Callable[[Progress], None]
+__all__ = ["Engine", "GenerationCancelled", "GenerationResult", "ModelNotFoundError", "Progress", "RequestError"]
+DROPPED_TEXT_SHOWN = 60
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """One image in the UNet batch: which request it belongs to, its seed, and whether it is kept
+    (replays fill the other slots with copies of the target)."""
+
+    request_index: int
+    seed: int
+    kept: bool = True
+
+
+class Engine:
+    def __init__(self, settings: EngineSettings | None = None, device: str | None = None):
+        self.settings = settings or EngineSettings()
+        self.device, self.dtype = loading.choose_device(device or self.settings.engine_device, self.settings.engine_dtype)
+        self._loaded: LoadedModel | None = None
+        self._upscaler = None
+        self._lock = threading.RLock()
+
+    def model(self, name: str | None = None) -> LoadedModel:
+        """The loaded model for a request's `model` (None: MODEL_ID, else the embedded default); loads lazily.
+
+        One model is kept in memory at a time; asking for another one replaces it.
+        """
+        source = name or self.settings.model_id
+        label = source or ("default" if trained_weights_available() else "tiny-random")
+        with self._lock:
+            if self._loaded is None or self._loaded.name != label:
+                self._loaded = None
+                location = source or str(default_model_folder(self.settings.data_dir))
+                self._loaded = LoadedModel(label, loading.load_text_to_image(location, self.device, self.dtype))
+            return self._loaded
+
+    def resolve(self, request: GenerationRequest) -> GenerationRequest:
+        """Fill size, steps, guidance, sampler, strength and chaos seed; warn about truncated prompts."""
+        model = self.model(request.model)
+        updates: dict = {
+            "steps": request.steps or self.settings.default_steps,
+            "guidance": self.settings.default_guidance if request.guidance is None else request.guidance,
+            "sampler": self._sampler(request.sampler or self.settings.default_sampler or DEFAULT_SAMPLER),
+            "chaos_seed": request.seed if request.chaos_seed is None else request.chaos_seed,
+            "warnings": self._warnings(model, request),
+        }
+        if request.width is None or request.height is None:
+            if request.operation is Operation.IMAGINE:
+                size = fit_size(request.aspect, model.native_size, model.size_multiple, self.settings.max_pixels)
+            else:
+                source = open_source(request.source_image)
+                size = operations.output_size(request, source.size, model.size_multiple, self.settings.max_pixels)
+            updates["width"], updates["height"] = size
+        if request.operation is not Operation.IMAGINE and request.strength is None:
+            updates["strength"] = operations.default_strength(request)
+        return GenerationRequest.model_validate({**request.model_dump(), **updates})
+
+    def run(
+        self,
+        request: GenerationRequest,
+        *,
+        on_progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+        preview: bool = False,
+    ) -> GenerationResult:
+        """Generate `request.count` images in one batched pipeline call (or replay one image)."""
+        return self._generate([self.resolve(request)], [on_progress], cancel, preview)[0]
+
+    def run_batch(
+        self,
+        requests: Sequence[GenerationRequest],
+        *,
+        on_progress: Sequence[ProgressCallback | None] | None = None,
+        cancel: threading.Event | None = None,
+        preview: bool = False,
+    ) -> list[GenerationResult]:
+        """Run compatible imagine requests (equal `compatible_key()`) as one UNet batch.
+
+        `on_progress` holds one callback (or None) per request, each seeing only its own images;
+        `cancel` stops the whole batch.
+        """
+        resolved = [self.resolve(request) for request in requests]
+        keys = {request.compatible_key() for request in resolved}
+        if not resolved or None in keys or len(keys) != 1:
+            raise ValueError("run_batch needs imagine requests that all have the same compatible_key()")
+        callbacks = list(on_progress) if on_progress is not None else [None] * len(resolved)
+        if len(callbacks) != len(resolved):
+            raise ValueError("run_batch needs one on_progress entry per request")
+        return self._generate(resolved, callbacks, cancel, preview)
+
+    def _generate(self, requests, callbacks, cancel, preview) -> list[GenerationResult]:
+        if cancel is not None and cancel.is_set():
+            raise GenerationCancelled()
+        first = requests[0]
+        model = self.model(first.model)
+        slots = _slots(requests)
+        owners = [(slot.request_index, slot.kept) for slot in slots]
+        on_step_end = step_callback(model.is_sdxl, owners, callbacks, cancel, preview)
+        with self._lock:
+            if first.operation is Operation.UPSCALE and self.settings.upscaler_model:
+                images, scheduler_name = self._dedicated_upscale(first, slots, on_step_end)
+                metadata = self._metadata(model, scheduler_name, len(slots)) | {"upscaler": self.settings.upscaler_model}
+            else:
+                images, scheduler_name = self._diffuse(model, requests, slots, on_step_end)
+                metadata = self._metadata(model, scheduler_name, len(slots))
+        results = []
+        for index, request in enumerate(requests):
+            picked = [(position, slot) for position, slot in enumerate(slots) if slot.request_index == index and slot.kept]
+            results.append(
+                GenerationResult(
+                    request=request,
+                    images=[images[position] for position, _ in picked],
+                    seeds=[slot.seed for _, slot in picked],
+                    metadata={**metadata, "slots": [position for position, _ in picked]},
+                )
+            )
+        return results
+
+    def _diffuse(self, model: LoadedModel, requests, slots, on_step_end) -> tuple[list[Image.Image], str]:
+        first = requests[0]
+        pipe, call, plan = self._pipeline_call(model, requests, slots)
+        pipe.scheduler = model.scheduler(first.sampler)
+        with seamless(model.text_to_image.unet, model.text_to_image.vae, enabled=first.tile):
+            images = pipe(
+                **call,
+                callback_on_step_end=on_step_end,
+                callback_on_step_end_tensor_inputs=["latents"],
+                output_type="pil",
+            ).images
+        if plan is not None and plan.keep is not None:
+            placed, offset = plan.keep
+            for image in images:
+                image.paste(placed, offset)
+        return images, type(pipe.scheduler).__name__
+
+    def upscaler(self):
+        """The dedicated upscaler pipeline named by UPSCALER_MODEL (e.g. the SD x4 upscaler), loaded once."""
+        with self._lock:
+            if self._upscaler is None:
+                self._upscaler = loading.load_upscaler(self.settings.upscaler_model, self.device, self.dtype)
+            return self._upscaler
+
+    def _dedicated_upscale(self, request, slots, on_step_end) -> tuple[list[Image.Image], str]:
+        """Upscale with UPSCALER_MODEL, then resize its output (4× for the SD upscaler) to the 2× size.
+
+        That pipeline only offers diffusers' older per-step `callback`, so progress goes through it."""
+        pipe = self.upscaler()
+        source = open_source(request.source_image)
+
+        def on_step(step, timestep, latents):
+            on_step_end(pipe, step, timestep, {"latents": latents})
+
+        with seamless(pipe.unet, pipe.vae, enabled=request.tile):
+            images = pipe(
+                prompt=[request.prompt] * len(slots),
+                negative_prompt=[request.negative_prompt] * len(slots),
+                image=[source] * len(slots),
+                num_inference_steps=request.steps,
+                guidance_scale=request.guidance,
+                generator=[image_generator(slot.seed) for slot in slots],
+                callback=on_step,
+                callback_steps=1,
+            ).images
+        size = (request.width, request.height)
+        return [image.resize(size, Image.LANCZOS) for image in images], type(pipe.scheduler).__name__
+
+    def _pipeline_call(self, model: LoadedModel, requests, slots):
+        first = requests[0]
+        common = {
+            "prompt": [requests[slot.request_index].prompt for slot in slots],
+            "negative_prompt": [requests[slot.request_index].negative_prompt for slot in slots],
+            "guidance_scale": first.guidance,
+        }
+        if first.operation is Operation.IMAGINE:
+            latents, generators = initial_noise(
+                [slot.seed for slot in slots],
+                [requests[slot.request_index].chaos_seed for slot in slots],
+                [requests[slot.request_index].chaos for slot in slots],
+                model.latent_shape(first.width, first.height),
+            )
+            call = common | {
+                "width": first.width,
+                "height": first.height,
+                "num_inference_steps": first.steps,
+                "generator": generators,
+                "latents": latents.to(model.device, model.dtype),
+            }
+            return model.text_to_image, call, None
+        plan = operations.plan(first, open_source(first.source_image), model.size_multiple, self.settings.max_pixels)
+        call = common | {
+            "image": [plan.image] * len(slots),
+            "strength": plan.strength,
+            # img2img runs steps × strength denoising steps; keep at least one.
+            "num_inference_steps": max(first.steps, math.ceil(1 / plan.strength)),
+            "generator": [image_generator(slot.seed) for slot in slots],
+        }
+        if plan.pipeline == "inpainting":
+            call |= {"mask_image": [plan.mask] * len(slots), "width": first.width, "height": first.height}
+            return model.inpainting, call, plan
+        return model.image_to_image, call, plan
+
+    def _sampler(self, name: str) -> str:
+        try:
+            return normalize_sampler(name)
+        except UnknownSamplerError as error:
+            raise RequestError(str(error)) from None
+
+    def _warnings(self, model: LoadedModel, request: GenerationRequest) -> tuple[str, ...]:
+        warnings = list(request.warnings)
+        for label, text in (("prompt", request.prompt), ("negative prompt", request.negative_prompt)):
+            warning = _truncation_warning(model, label, text)
+            if warning and warning not in warnings:
+                warnings.append(warning)
+        return tuple(warnings)
+
+    def _metadata(self, model: LoadedModel, scheduler_name: str, batch_size: int) -> dict:
+        return {
+            "model": model.name,
+            "scheduler": scheduler_name,
+            "dtype": str(model.dtype).removeprefix("torch."),
+            "device": str(model.device),
+            "versions": {"torch": torch.__version__, "diffusers": diffusers.__version__,
+                         "transformers": transformers.__version__},
+            "batch_size": batch_size,
+        }
+
+
+def open_source(path: str | Path | None) -> Image.Image:
+    try:
+        with Image.open(path) as image:
+            return image.convert("RGB")
+    except (OSError, ValueError, TypeError) as error:
+        raise RequestError(f"cannot read the source image {path}: {error}") from None
+
+
+def _slots(requests: Sequence[GenerationRequest]) -> list[_Slot]:
+    first = requests[0]
+    if first.replay_batch is not None:
+        if len(requests) != 1 or first.count != 1:
+            raise RequestError("a replay regenerates exactly one image: use count 1 and run it alone")
+        return [_Slot(0, first.seed, kept=position == first.replay_slot) for position in range(first.replay_batch)]
+    return [_Slot(index, seed) for index, request in enumerate(requests) for seed in request.seeds]
+
+
+def _truncation_warning(model: LoadedModel, label: str, text: str) -> str | None:
+    ids = model.count_tokens(text)
+    window = model.token_window
+    if len(ids) <= window:
+        return None
+    dropped = model.text_to_image.tokenizer.decode(ids[window - 1 : -1]).strip()
+    if len(dropped) > DROPPED_TEXT_SHOWN:
+        dropped = dropped[:DROPPED_TEXT_SHOWN] + "…"
+    return (
+        f"Your {label} is {len(ids) - 2} tokens but the model reads only {window - 2}; "
+        f"the end was ignored: “{dropped}”"
+    )

@@ -1,0 +1,64 @@
+"""Zoom out and pan: outpainting with the inpainting pipeline over the text-to-image weights.
+
+Zoom out 2× keeps the source's size: the source shrinks to the centre half and the ring around
+it is painted. Pan extends the canvas by half the source in one direction and paints that strip;
+if the result would exceed the pixel budget, the source is scaled down first. Both paste the
+source pixels back afterwards, so the known area stays exactly as it was.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from PIL import Image, ImageFilter
+
+from engine.operations.sizes import snap, snap_down, snap_up
+from engine.request import Direction
+
+STRENGTH = 1.0
+BACKDROP_BLUR = 8
+# Edges on the VAE's 8-pixel latent grid, so the latent mask covers exactly the painted area.
+LATENT_CELL = 8
+
+
+@dataclass(frozen=True)
+class Layout:
+    canvas: tuple[int, int]
+    box: tuple[int, int, int, int]
+    """Where the (resized) source goes on the canvas: x, y, width, height."""
+
+
+def zoom_layout(source_size: tuple[int, int], multiple: int) -> Layout:
+    width, height = snap(source_size[0], multiple), snap(source_size[1], multiple)
+    inner_w, inner_h = snap(width / 2, LATENT_CELL), snap(height / 2, LATENT_CELL)
+    x = (width - inner_w) // 2 // LATENT_CELL * LATENT_CELL
+    y = (height - inner_h) // 2 // LATENT_CELL * LATENT_CELL
+    return Layout((width, height), (x, y, inner_w, inner_h))
+
+
+def pan_layout(source_size: tuple[int, int], direction: Direction, multiple: int, max_pixels: int) -> Layout:
+    width, height = snap(source_size[0], multiple), snap(source_size[1], multiple)
+    horizontal = direction in (Direction.LEFT, Direction.RIGHT)
+    grown = (width * 1.5, height) if horizontal else (width, height * 1.5)
+    if grown[0] * grown[1] > max_pixels:
+        scale = math.sqrt(max_pixels / (grown[0] * grown[1]))
+        width, height = snap_down(width * scale, multiple), snap_down(height * scale, multiple)
+    extra = snap_up(width / 2, multiple) if horizontal else snap_up(height / 2, multiple)
+    if horizontal:
+        canvas, x, y = (width + extra, height), (extra if direction is Direction.LEFT else 0), 0
+    else:
+        canvas, x, y = (width, height + extra), 0, (extra if direction is Direction.UP else 0)
+    return Layout(canvas, (x, y, width, height))
+
+
+def canvas_and_mask(source: Image.Image, layout: Layout) -> tuple[Image.Image, Image.Image, Image.Image]:
+    """The starting canvas (a blurred stretch of the source behind it, so colours carry on),
+    the mask (white = paint) and the source as placed."""
+    x, y, width, height = layout.box
+    placed = source.resize((width, height), Image.LANCZOS)
+    canvas = source.resize(layout.canvas, Image.BILINEAR).filter(ImageFilter.GaussianBlur(BACKDROP_BLUR))
+    canvas.paste(placed, (x, y))
+    mask = Image.new("L", layout.canvas, 255)
+    mask.paste(0, (x, y, x + width, y + height))
+    return canvas, mask, placed

@@ -1,0 +1,113 @@
+"""Saving results as PNG files that carry their own recipe.
+
+Every PNG gets two text chunks: `parameters` in the AUTOMATIC1111 format (so other tools show
+the prompt and settings) and `imagine`, our JSON record with the full resolved request and the
+batch size and slot the image was made at, which is enough to regenerate it bit for bit.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
+
+from engine.request import GenerationRequest
+from engine.samplers import sampler_label
+
+RECORD_CHUNK = "imagine"
+PARAMETERS_CHUNK = "parameters"
+
+
+@dataclass(frozen=True)
+class SavedImages:
+    grid: Path
+    images: list[Path]
+
+
+def make_grid(images: list[Image.Image]) -> Image.Image:
+    """Images left to right, top to bottom, in a near-square grid (2×2 for four)."""
+    if not images:
+        raise ValueError("make_grid needs at least one image")
+    columns = math.ceil(math.sqrt(len(images)))
+    rows = math.ceil(len(images) / columns)
+    width, height = images[0].size
+    grid = Image.new("RGB", (columns * width, rows * height))
+    for index, image in enumerate(images):
+        grid.paste(image, ((index % columns) * width, (index // columns) * height))
+    return grid
+
+
+def save_result(result, out_dir: str | Path, job_id: str | None = None) -> SavedImages:
+    """Write grid.png and 1.png … N.png into `out_dir` (created if needed)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index, (image, seed) in enumerate(zip(result.images, result.seeds, strict=True)):
+        path = out_dir / f"{index + 1}.png"
+        image.save(path, pnginfo=_png_info(result, job_id, index, seed, result.metadata["slots"][index]))
+        paths.append(path)
+    grid_path = out_dir / "grid.png"
+    make_grid(result.images).save(grid_path, pnginfo=_png_info(result, job_id, None, result.request.seed, None))
+    return SavedImages(grid_path, paths)
+
+
+def _png_info(result, job_id: str | None, index: int | None, seed: int, slot: int | None) -> PngInfo:
+    request: GenerationRequest = result.request
+    metadata = result.metadata
+    record = {
+        "job_id": job_id,
+        "index": index,
+        "seed": seed,
+        "request": request.model_dump(mode="json"),
+        "model": metadata["model"],
+        "scheduler": metadata["scheduler"],
+        "dtype": metadata["dtype"],
+        "device": metadata["device"],
+        "versions": metadata["versions"],
+        "batch_size": metadata["batch_size"],
+        "slot": slot,
+    }
+    info = PngInfo()
+    info.add_text(PARAMETERS_CHUNK, a1111_parameters(request, seed, metadata["model"]))
+    info.add_text(RECORD_CHUNK, json.dumps(record))
+    return info
+
+
+def a1111_parameters(request: GenerationRequest, seed: int, model: str) -> str:
+    lines = [request.prompt]
+    if request.negative_prompt:
+        lines.append(f"Negative prompt: {request.negative_prompt}")
+    lines.append(
+        f"Steps: {request.steps}, Sampler: {sampler_label(request.sampler)}, CFG scale: {request.guidance:g}, "
+        f"Seed: {seed}, Size: {request.width}x{request.height}, Model: {model}"
+    )
+    return "\n".join(lines)
+
+
+def read_record(path: str | Path) -> tuple[GenerationRequest, int | None, dict]:
+    """The request that regenerates this PNG, its index in the job, and the stored record.
+
+    For a single image (1.png …) the request replays exactly that image: count 1, its own seed,
+    and the batch size and slot it was made at, so `Engine.run` returns identical pixels. For the
+    grid (index None) it is the job's full request.
+    """
+    try:
+        with Image.open(path) as image:
+            text = image.text.get(RECORD_CHUNK)
+    except OSError as error:
+        raise ValueError(f"cannot read {path}: {error}") from None
+    if text is None:
+        raise ValueError(f"{path} has no '{RECORD_CHUNK}' record; only images saved by this engine can be reproduced")
+    record = json.loads(text)
+    request = GenerationRequest.model_validate(record["request"])
+    index = record["index"]
+    if index is not None:
+        request = GenerationRequest.model_validate(
+            request.model_dump()
+            | {"seed": record["seed"], "count": 1, "replay_batch": record["batch_size"], "replay_slot": record["slot"]}
+        )
+    return request, index, record

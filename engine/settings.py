@@ -1,0 +1,24 @@
+"""Engine configuration, read from the environment (or a `.env` file) by pydantic-settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class EngineSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", protected_namespaces=())
+
+    model_id: str | None = None
+    """Hub id, local diffusers folder or single .safetensors/.ckpt file; None uses the embedded default."""
+    upscaler_model: str | None = None
+    """Optional dedicated upscaler (e.g. stabilityai/stable-diffusion-x4-upscaler) for the upscale operation."""
+    engine_device: str | None = None
+    engine_dtype: str | None = None
+    max_pixels: int = 1024 * 1024
+    default_steps: int = 30
+    default_guidance: float = 7.0
+    default_sampler: str | None = None
+    """None uses `engine.samplers.DEFAULT_SAMPLER`."""
+    data_dir: Path = Path("data")

@@ -1,0 +1,67 @@
+"""The `imagine` command end to end, as a user runs it (`python -m engine`)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.engine.conftest import pixels
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def imagine(engine_data_dir, tmp_path):
+    environment = {key: value for key, value in os.environ.items() if key not in {"MODEL_ID", "ENGINE_DTYPE"}}
+    environment |= {"DATA_DIR": str(engine_data_dir), "DEFAULT_STEPS": "2", "ENGINE_DEVICE": "cpu",
+                    "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+
+    def run(*arguments: str, **extra_environment: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "engine", *arguments], cwd=tmp_path, capture_output=True,
+                              text=True, env=environment | extra_environment, timeout=300)
+
+    return run
+
+
+def test_same_prompt_twice_writes_identical_files_and_reproduce_matches(imagine, tmp_path):
+    prompt = "a lighthouse at dusk --ar 3:2 --seed 7"
+    first = imagine(prompt, "--out", "first")
+    assert first.returncode == 0, first.stderr
+    second = imagine(prompt, "--out", "second")
+    assert second.returncode == 0, second.stderr
+    names = ["grid.png", "1.png", "2.png", "3.png", "4.png"]
+    assert sorted(path.name for path in (tmp_path / "first").iterdir()) == sorted(names)
+    for name in names:
+        assert (tmp_path / "first" / name).read_bytes() == (tmp_path / "second" / name).read_bytes()
+
+    again = imagine("--reproduce", "first/3.png", "--out", "again")
+    assert again.returncode == 0, again.stderr
+    assert np.array_equal(pixels(Image.open(tmp_path / "again" / "1.png")), pixels(Image.open(tmp_path / "first" / "3.png")))
+
+    panned = imagine("--op", "pan", "--direction", "right", "--image", "first/1.png", "--out", "panned")
+    assert panned.returncode == 0, panned.stderr
+    with Image.open(tmp_path / "first" / "1.png") as source, Image.open(tmp_path / "panned" / "1.png") as result:
+        assert result.height == source.height and result.width > source.width
+
+
+def test_a_bad_flag_exits_2_with_the_flag_error(imagine):
+    result = imagine("a cat --ar 0:2")
+    assert result.returncode == 2
+    assert "imagine: error:" in result.stderr and "--ar" in result.stderr
+
+
+def test_an_operation_without_an_image_exits_2(imagine):
+    result = imagine("--op", "zoom")
+    assert result.returncode == 2 and "--op zoom needs --image" in result.stderr
+
+
+def test_a_missing_model_exits_3_with_the_explanation(imagine, tmp_path):
+    result = imagine("a cat", MODEL_ID=str(tmp_path / "missing-model"))
+    assert result.returncode == 3
+    assert "missing-model" in result.stderr and "MODEL_ID" in result.stderr

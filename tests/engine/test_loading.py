@@ -1,0 +1,89 @@
+"""Finding the model: clear errors when it is missing, the device rules, the deterministic default."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from engine.default_model.random_model import ensure_random_model
+from engine.loading import ModelNotFoundError, choose_device, load_text_to_image
+
+CPU = torch.device("cpu")
+
+
+def test_a_missing_folder_names_the_path_and_the_fix(tmp_path):
+    missing = tmp_path / "no-such-model"
+    with pytest.raises(ModelNotFoundError) as caught:
+        load_text_to_image(str(missing), CPU, torch.float32)
+    message = str(caught.value)
+    assert str(missing) in message and "local path" in message and "MODEL_ID" in message
+
+
+def test_a_folder_that_is_not_a_pipeline_is_explained(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="no model_index.json"):
+        load_text_to_image(str(tmp_path), CPU, torch.float32)
+
+
+def test_a_file_that_is_not_a_checkpoint_is_explained(tmp_path):
+    notes = tmp_path / "model.txt"
+    notes.write_text("not a model")
+    with pytest.raises(ModelNotFoundError, match=r"not a \.safetensors or \.ckpt"):
+        load_text_to_image(str(notes), CPU, torch.float32)
+
+
+def test_an_uncached_hub_id_while_offline_says_what_was_tried(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelNotFoundError) as caught:
+        load_text_to_image("someone/not-cached-model", CPU, torch.float32)
+    message = str(caught.value)
+    assert "'someone/not-cached-model'" in message
+    assert "not in the Hugging Face cache" in message and "HF_HUB_OFFLINE" in message
+
+
+def test_device_defaults_to_cpu_float32_here_and_obeys_overrides():
+    assert choose_device("cpu", None) == (CPU, torch.float32)
+    assert choose_device("cpu", "bf16") == (CPU, torch.bfloat16)
+    with pytest.raises(ValueError, match="ENGINE_DTYPE 'int8'"):
+        choose_device("cpu", "int8")
+
+
+def test_the_random_default_model_is_the_same_every_time_it_is_built(tmp_path, engine):
+    first = ensure_random_model(tmp_path / "one")
+    second = ensure_random_model(tmp_path / "two")
+    assert (first / "model_index.json").is_file()
+    for part in ("unet/diffusion_pytorch_model.safetensors", "vae/diffusion_pytorch_model.safetensors",
+                 "text_encoder/model.safetensors", "tokenizer/vocab.json"):
+        assert (first / part).read_bytes() == (second / part).read_bytes(), part
+
+
+def test_the_default_model_loads_through_the_folder_path_with_native_size_64(engine):
+    model = engine.model()
+    assert model.name in {"tiny-random", "default"}
+    if model.name == "tiny-random":
+        assert model.native_size == 64 and model.size_multiple == 16
+
+
+def test_an_unknown_hub_id_fails_quickly_with_the_cause(monkeypatch):
+    """Offline here (unreachable hub), online elsewhere (no such repository): one clear error either way."""
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    with pytest.raises(ModelNotFoundError) as caught:
+        load_text_to_image("imagine-bot-tests/no-such-model-7c1e", CPU, torch.float32)
+    message = str(caught.value)
+    assert "'imagine-bot-tests/no-such-model-7c1e'" in message and "not in the Hugging Face cache" in message
+
+
+@pytest.mark.parametrize(
+    "key, pipeline",
+    [
+        ("model.diffusion_model.input_blocks.0.0.weight", "StableDiffusionPipeline"),
+        ("conditioner.embedders.1.model.transformer.resblocks.9.mlp.c_proj.bias", "StableDiffusionXLPipeline"),
+    ],
+)
+def test_an_unusable_checkpoint_file_names_the_pipeline_it_was_tried_as(tmp_path, key, pipeline):
+    from safetensors.torch import save_file
+
+    checkpoint = tmp_path / "broken.safetensors"
+    save_file({key: torch.zeros(4)}, checkpoint)
+    with pytest.raises(ModelNotFoundError) as caught:
+        load_text_to_image(str(checkpoint), CPU, torch.float32)
+    assert f"as {pipeline}:" in str(caught.value) and str(checkpoint) in str(caught.value)
