@@ -1,0 +1,109 @@
+"""What happens to a job, as a stream of events, and the hub that hands them to asyncio subscribers.
+
+Worker threads publish; each subscriber is an asyncio.Queue fed through its own loop's
+call_soon_threadsafe, so GPU threads never touch the event loop directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Accepted:
+    position: int
+    """1 means next to start."""
+
+
+@dataclass(frozen=True)
+class PositionChanged:
+    position: int
+
+
+@dataclass(frozen=True)
+class Started:
+    device: str | None = None
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    fraction: float
+    preview_png: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Finished:
+    grid_path: Path
+    image_paths: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class Failed:
+    message: str
+    """Written for the person who asked for the image."""
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    pass
+
+
+JobEvent = Accepted | PositionChanged | Started | ProgressEvent | Finished | Failed | Cancelled
+TERMINAL_EVENTS = (Finished, Failed, Cancelled)
+
+
+class Subscription:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.queue: asyncio.Queue[JobEvent] = asyncio.Queue()
+
+    def deliver(self, event: JobEvent) -> None:
+        try:
+            self.loop.call_soon_threadsafe(self.queue.put_nowait, event)
+        except RuntimeError:  # the subscriber's loop has closed; nobody is listening any more
+            pass
+
+
+class EventHub:
+    """Fans events out to subscribers and remembers the last position told to each job."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._subscriptions: dict[str, list[Subscription]] = defaultdict(list)
+        self._last_positions: dict[str, int] = {}
+
+    def subscribe(self, public_id: str) -> Subscription:
+        subscription = Subscription(asyncio.get_running_loop())
+        with self._lock:
+            self._subscriptions[public_id].append(subscription)
+        return subscription
+
+    def unsubscribe(self, public_id: str, subscription: Subscription) -> None:
+        with self._lock:
+            subscribers = self._subscriptions.get(public_id, [])
+            if subscription in subscribers:
+                subscribers.remove(subscription)
+            if not subscribers:
+                self._subscriptions.pop(public_id, None)
+
+    def publish(self, public_id: str, event: JobEvent) -> None:
+        with self._lock:
+            subscribers = list(self._subscriptions.get(public_id, ()))
+            if isinstance(event, (PositionChanged, Accepted)):
+                self._last_positions[public_id] = event.position
+            elif public_id in self._last_positions:
+                del self._last_positions[public_id]
+        for subscription in subscribers:
+            subscription.deliver(event)
+
+    def publish_positions(self, positions: dict[str, int]) -> None:
+        """Tell every queued job whose place in line moved; silent for the ones that did not."""
+        with self._lock:
+            moved = {public_id: position for public_id, position in positions.items()
+                     if self._last_positions.get(public_id) != position}
+        for public_id, position in moved.items():
+            self.publish(public_id, PositionChanged(position))

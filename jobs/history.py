@@ -1,0 +1,112 @@
+"""Reading the history back: jobs, their images and their ancestry, plus user and guild settings.
+
+Plain synchronous reads and small writes; `JobService` runs them off the event loop.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from jobs.models import GuildConfig, Image, Job, JobStatus, UserSettings
+from jobs.views import GuildConfigView, ImageView, JobView, UserSettingsView
+
+# Guards parent_chain against a cycle written by hand into the database.
+MAX_CHAIN_LENGTH = 100
+
+
+class History:
+    def __init__(self, sessions: sessionmaker[Session], data_dir: Path) -> None:
+        self._sessions = sessions
+        self._data_dir = data_dir
+
+    def _view(self, job: Job) -> JobView:
+        return JobView.of(job, self._data_dir)
+
+    def _jobs(self):
+        return select(Job).options(selectinload(Job.images), selectinload(Job.parent))
+
+    def get_job(self, public_id: str) -> JobView | None:
+        with self._sessions.begin() as session:
+            job = session.scalar(self._jobs().where(Job.public_id == public_id))
+            return self._view(job) if job else None
+
+    def recent_jobs(self, user_id: int, limit: int = 10) -> list[JobView]:
+        with self._sessions.begin() as session:
+            jobs = session.scalars(self._jobs().where(Job.user_id == user_id).order_by(Job.id.desc()).limit(limit))
+            return [self._view(job) for job in jobs]
+
+    def pending_jobs(self) -> list[JobView]:
+        with self._sessions.begin() as session:
+            jobs = session.scalars(
+                self._jobs().where(Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING])).order_by(Job.id)
+            )
+            return [self._view(job) for job in jobs]
+
+    def image(self, public_id: str, index: int) -> ImageView | None:
+        with self._sessions.begin() as session:
+            image = session.scalar(
+                select(Image).join(Job).where(Job.public_id == public_id, Image.index == index)
+            )
+            return ImageView.of(image, public_id, self._data_dir) if image else None
+
+    def parent_chain(self, public_id: str) -> list[JobView]:
+        """The job and its ancestors, the job first and the original /imagine last."""
+        chain: list[JobView] = []
+        with self._sessions.begin() as session:
+            job = session.scalar(self._jobs().where(Job.public_id == public_id))
+            while job is not None and len(chain) < MAX_CHAIN_LENGTH:
+                chain.append(self._view(job))
+                job = job.parent
+        return chain
+
+    def attach_message(self, public_id: str, channel_id: int, message_id: int) -> bool:
+        with self._sessions.begin() as session:
+            result = session.execute(
+                update(Job).where(Job.public_id == public_id).values(channel_id=channel_id, message_id=message_id)
+            )
+            return bool(result.rowcount)
+
+    def user_settings(self, user_id: int) -> UserSettingsView:
+        with self._sessions.begin() as session:
+            row = session.get(UserSettings, user_id)
+            return UserSettingsView.of(row) if row else UserSettingsView(user_id=user_id)
+
+    def set_user_settings(self, user_id: int, *, defaults: dict[str, Any] | None = None,
+                          others_may_use_buttons: bool | None = None) -> UserSettingsView:
+        """Change only what is given; the first call creates the row."""
+        with self._sessions.begin() as session:
+            row = session.get(UserSettings, user_id) or UserSettings(user_id=user_id, defaults={},
+                                                                     others_may_use_buttons=False)
+            if defaults is not None:
+                row.defaults = dict(defaults)
+            if others_may_use_buttons is not None:
+                row.others_may_use_buttons = others_may_use_buttons
+            session.add(row)
+            return UserSettingsView.of(row)
+
+    def guild_config(self, guild_id: int) -> GuildConfigView:
+        with self._sessions.begin() as session:
+            row = session.get(GuildConfig, guild_id)
+            return GuildConfigView.of(row) if row else GuildConfigView(guild_id=guild_id)
+
+    def set_guild_config(self, guild_id: int, *, allowed_channel_ids: list[int] | None = None,
+                         banned_words: list[str] | None = None, admin_role_id: int | None = None,
+                         clear_admin_role: bool = False) -> GuildConfigView:
+        """Change only what is given; `clear_admin_role` removes the admin role."""
+        with self._sessions.begin() as session:
+            row = session.get(GuildConfig, guild_id) or GuildConfig(guild_id=guild_id, allowed_channel_ids=[],
+                                                                   banned_words=[])
+            if allowed_channel_ids is not None:
+                row.allowed_channel_ids = [int(channel) for channel in allowed_channel_ids]
+            if banned_words is not None:
+                row.banned_words = [str(word) for word in banned_words]
+            if admin_role_id is not None:
+                row.admin_role_id = admin_role_id
+            if clear_admin_role:
+                row.admin_role_id = None
+            session.add(row)
+            return GuildConfigView.of(row)

@@ -1,0 +1,218 @@
+"""`JobService`: the one facade the bot uses for the queue and the history; every method is async.
+
+Database work runs in a thread (asyncio.to_thread) and GPU work in the processor's worker threads,
+so the event loop only ever waits on awaits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+from engine.request import GenerationRequest
+from engine.settings import EngineSettings
+from jobs.database import make_engine, make_session_factory, upgrade_to_head
+from jobs.events import (TERMINAL_EVENTS, Accepted, Cancelled, EventHub, Failed, Finished, JobEvent,
+                         ProgressEvent, Started)
+from jobs.history import History
+from jobs.models import JobKind, JobStatus
+from jobs.processor import Processor, default_engine_factory
+from jobs.queue import NewJob
+from jobs.settings import JobSettings
+from jobs.sql_queue import SqlJobQueue
+from jobs.views import GuildConfigView, ImageView, JobView, QueueStats, UserSettingsView
+
+
+class UnknownJob(LookupError):
+    """No job has this public id."""
+
+
+class JobService:
+    """Submit jobs, follow them, read the history. `process_jobs=False` makes a submit-only client."""
+
+    def __init__(self, settings: JobSettings | None = None, *, process_jobs: bool = True,
+                 devices: Sequence[str] | None = None,
+                 engine_factory: Callable[[str], Any] = default_engine_factory) -> None:
+        self.settings = settings or JobSettings()
+        self._db = make_engine(self.settings.sqlalchemy_url)
+        sessions = make_session_factory(self._db)
+        self.queue = SqlJobQueue(sessions, self.settings)
+        self.history = History(sessions, self.settings.data_dir)
+        self._hub = EventHub()
+        self._process_jobs = process_jobs
+        self._devices = tuple(devices) if devices is not None else None
+        self._engine_factory = engine_factory
+        self._processor: Processor | None = None
+        self._started_at = time.monotonic()
+
+    # lifecycle
+
+    async def start(self) -> None:
+        """Bring the schema to head, pick up jobs a previous run left behind, start the workers."""
+        await asyncio.to_thread(upgrade_to_head, self.settings.sqlalchemy_url)
+        self._started_at = time.monotonic()
+        if not self._process_jobs:
+            return
+        recovery = await asyncio.to_thread(self.queue.recover, self.settings.max_attempts)
+        for public_id, message in recovery.failed:
+            self._hub.publish(public_id, Failed(message))
+        devices = self._devices or tuple(await asyncio.to_thread(self.settings.devices))
+        self._processor = Processor(self.queue, self.settings, _Listener(self), devices=devices,
+                                    engine_factory=self._engine_factory)
+        self._processor.start()
+
+    async def stop(self) -> None:
+        """Graceful: no new work, running generations finish (or go back to the queue after STOP_TIMEOUT)."""
+        if self._processor is not None:
+            await asyncio.to_thread(self._processor.stop, self.settings.stop_timeout)
+            self._processor = None
+        self._db.dispose()
+
+    # the queue
+
+    async def submit(self, request: GenerationRequest, *, kind: JobKind | str, user_id: int,
+                     guild_id: int | None = None, channel_id: int | None = None, raw_prompt: str,
+                     parent_job: str | None = None, parent_index: int | None = None) -> JobView:
+        """Committed to the database before it returns; raises QueueFull (message for the user) at a cap."""
+        new = NewJob(request=request, kind=JobKind(kind), user_id=user_id, raw_prompt=raw_prompt, guild_id=guild_id,
+                     channel_id=channel_id, parent_public_id=parent_job, parent_index=parent_index)
+        view = await asyncio.to_thread(self.queue.submit, new)
+        if self._processor is not None:
+            self._processor.wake()
+        await asyncio.to_thread(self._publish_positions)
+        return view
+
+    async def events(self, public_id: str) -> AsyncIterator[JobEvent]:
+        """The job's state now (Accepted, Started or its end), then every change until it ends."""
+        subscription = self._hub.subscribe(public_id)
+        try:
+            current = await asyncio.to_thread(self._current_event, public_id)
+            if current is None:
+                raise UnknownJob(f"there is no job {public_id!r}")
+            yield current
+            if isinstance(current, TERMINAL_EVENTS):
+                return
+            started = isinstance(current, Started)
+            while True:
+                event = await subscription.queue.get()
+                if isinstance(event, Started) and started:  # already reported by the snapshot above
+                    continue
+                if not isinstance(event, ProgressEvent):  # a PositionChanged after Started: back in line
+                    started = isinstance(event, Started)
+                yield event
+                if isinstance(event, TERMINAL_EVENTS):
+                    return
+        finally:
+            self._hub.unsubscribe(public_id, subscription)
+
+    async def cancel(self, public_id: str, user_id: int) -> bool:
+        """Queued jobs are cancelled at once; a running one stops at its next step. Only the owner may."""
+        job = await self.get_job(public_id)
+        if job is None or job.user_id != user_id or job.is_finished:
+            return False
+        if await asyncio.to_thread(self.queue.cancel_queued, public_id):
+            self._hub.publish(public_id, Cancelled())
+            await asyncio.to_thread(self._publish_positions)
+            return True
+        return self._processor is not None and self._processor.request_cancel(public_id)
+
+    async def stats(self) -> QueueStats:
+        waiting, pending = await asyncio.gather(asyncio.to_thread(self.queue.waiting),
+                                                asyncio.to_thread(self.history.pending_jobs))
+        positions: dict[int, list[int]] = defaultdict(list)
+        for place, job in enumerate(waiting, start=1):
+            positions[job.user_id].append(place)
+        return QueueStats(
+            queue_length=len(waiting), running=sum(job.status is JobStatus.RUNNING for job in pending),
+            positions_by_user={user: tuple(places) for user, places in positions.items()},
+            model=EngineSettings().model_id or "embedded default model",
+            devices=self._processor.devices if self._processor else (),
+            uptime_seconds=time.monotonic() - self._started_at,
+        )
+
+    # the history
+
+    async def get_job(self, public_id: str) -> JobView | None:
+        return await asyncio.to_thread(self.history.get_job, public_id)
+
+    async def recent_jobs(self, user_id: int, limit: int = 10) -> list[JobView]:
+        return await asyncio.to_thread(self.history.recent_jobs, user_id, limit)
+
+    async def image(self, public_id: str, index: int) -> ImageView | None:
+        """Image `index` (1-based, as on the U buttons) of a finished job."""
+        return await asyncio.to_thread(self.history.image, public_id, index)
+
+    async def parent_chain(self, public_id: str) -> list[JobView]:
+        return await asyncio.to_thread(self.history.parent_chain, public_id)
+
+    async def pending_jobs(self) -> list[JobView]:
+        """Queued and running jobs, oldest first, so the bot can re-attach to their messages after a restart."""
+        return await asyncio.to_thread(self.history.pending_jobs)
+
+    async def attach_message(self, public_id: str, channel_id: int, message_id: int) -> bool:
+        return await asyncio.to_thread(self.history.attach_message, public_id, channel_id, message_id)
+
+    async def user_settings(self, user_id: int) -> UserSettingsView:
+        return await asyncio.to_thread(self.history.user_settings, user_id)
+
+    async def set_user_settings(self, user_id: int, *, defaults: dict[str, Any] | None = None,
+                                others_may_use_buttons: bool | None = None) -> UserSettingsView:
+        return await asyncio.to_thread(self.history.set_user_settings, user_id, defaults=defaults,
+                                       others_may_use_buttons=others_may_use_buttons)
+
+    async def guild_config(self, guild_id: int) -> GuildConfigView:
+        return await asyncio.to_thread(self.history.guild_config, guild_id)
+
+    async def set_guild_config(self, guild_id: int, **changes: Any) -> GuildConfigView:
+        """Keyword arguments as in `History.set_guild_config`."""
+        return await asyncio.to_thread(self.history.set_guild_config, guild_id, **changes)
+
+    # internals, also called from worker threads
+
+    def _current_event(self, public_id: str) -> JobEvent | None:
+        job = self.history.get_job(public_id)
+        if job is None:
+            return None
+        match job.status:
+            case JobStatus.QUEUED:
+                return Accepted(self.queue.positions().get(public_id, 1))
+            case JobStatus.RUNNING:
+                return Started(job.device)
+            case JobStatus.SUCCEEDED:
+                return Finished(job.grid_path, tuple(image.path for image in job.images))
+            case JobStatus.FAILED:
+                return Failed(job.error or "This job failed.")
+        return Cancelled()
+
+    def _publish_positions(self) -> None:
+        self._hub.publish_positions(self.queue.positions())
+
+
+class _Listener:
+    """Turns the processor's callbacks into events for subscribers."""
+
+    def __init__(self, service: JobService) -> None:
+        self._service = service
+        self._hub = service._hub
+
+    def started(self, public_ids: Sequence[str], device: str) -> None:
+        for public_id in public_ids:
+            self._hub.publish(public_id, Started(device))
+
+    def progress(self, public_id: str, fraction: float, preview: bytes | None) -> None:
+        self._hub.publish(public_id, ProgressEvent(fraction, preview))
+
+    def finished(self, public_id: str) -> None:
+        self._hub.publish(public_id, self._service._current_event(public_id))
+
+    def failed(self, public_id: str, message: str) -> None:
+        self._hub.publish(public_id, Failed(message))
+
+    def cancelled(self, public_id: str) -> None:
+        self._hub.publish(public_id, Cancelled())
+
+    def queue_changed(self) -> None:
+        self._service._publish_positions()

@@ -1,0 +1,52 @@
+"""Queue configuration, read from the environment (or a `.env` file) by pydantic-settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class JobSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str | None = None
+    """None keeps the history in SQLite at DATA_DIR/imagine.db; postgresql+psycopg://... for PostgreSQL."""
+    data_dir: Path = Path("data")
+    max_running_per_user: int = Field(default=3, ge=1)
+    """How many of one user's jobs may be generating at once, across all devices."""
+    max_queued_per_user: int = Field(default=10, ge=1)
+    max_queue_length: int = Field(default=100, ge=1)
+    max_attempts: int = Field(default=3, ge=1)
+    """A job interrupted this many times (crash, kill) fails instead of starting again."""
+    max_batch_images: int = Field(default=16, ge=1)
+    engine_devices: Annotated[tuple[str, ...], NoDecode] = ()
+    """Comma list such as `cuda:0,cuda:1`; empty means every visible CUDA GPU, else the CPU."""
+    stop_timeout: float = Field(default=120.0, ge=0)
+    """Seconds a graceful stop waits for running generations before putting them back in the queue."""
+
+    @field_validator("engine_devices", mode="before")
+    @classmethod
+    def _split_devices(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'imagine.db').resolve()}"
+
+    @property
+    def images_dir(self) -> Path:
+        return self.data_dir / "images"
+
+    def devices(self) -> list[str]:
+        """The configured devices, or one per visible CUDA GPU; imports torch only when asked."""
+        if self.engine_devices:
+            return list(self.engine_devices)
+        import torch
+
+        count = torch.cuda.device_count()
+        return [f"cuda:{index}" for index in range(count)] or ["cpu"]

@@ -1,0 +1,91 @@
+"""Shared helpers for the queue tests: tiny requests, waiting for events, engines that misbehave on cue."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+
+from engine.engine import Engine
+from engine.request import GenerationRequest
+from jobs import JobService, JobSettings, Started
+from jobs.events import TERMINAL_EVENTS, JobEvent
+
+# A generous ceiling so a broken test fails instead of hanging; no assertion depends on it.
+EVENT_TIMEOUT = 180
+
+
+def tiny_request(prompt: str = "a red fox", *, seed: int = 1, count: int = 1) -> GenerationRequest:
+    return GenerationRequest(prompt=prompt, steps=2, seed=seed, count=count)
+
+
+def engine_factory(engine_class: type[Engine]) -> Callable[[str], Engine]:
+    return lambda device: engine_class(device=device)
+
+
+async def until_done(service: JobService, public_id: str) -> list[JobEvent]:
+    """Every event of the job, through its terminal one."""
+
+    async def collect() -> list[JobEvent]:
+        return [event async for event in service.events(public_id)]
+
+    events = await asyncio.wait_for(collect(), EVENT_TIMEOUT)
+    assert isinstance(events[-1], TERMINAL_EVENTS)
+    return events
+
+
+async def wait_for_start(service: JobService, public_id: str) -> None:
+    async def started() -> None:
+        async for event in service.events(public_id):
+            if isinstance(event, Started):
+                return
+
+    await asyncio.wait_for(started(), EVENT_TIMEOUT)
+
+
+async def until(condition) -> None:
+    """Wait for something another thread does; the ceiling only keeps a broken test from hanging."""
+    deadline = time.monotonic() + EVENT_TIMEOUT
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        await asyncio.sleep(0.01)
+
+
+async def submit_all(settings: JobSettings, users_and_prompts: list[tuple[int, str]], **request) -> list[str]:
+    """Queue jobs with no worker running, so the test controls what is waiting when work starts."""
+    client = JobService(settings, process_jobs=False)
+    await client.start()
+    ids = []
+    for user_id, prompt in users_and_prompts:
+        job = await client.submit(tiny_request(prompt, **request), kind="imagine", user_id=user_id, raw_prompt=prompt)
+        ids.append(job.public_id)
+    await client.stop()
+    return ids
+
+
+class GatedEngine(Engine):
+    """Holds every generation after its first step until the test opens the gate."""
+
+    gate = threading.Event()
+    cancel_events: list[threading.Event] = []
+
+    def run(self, request, *, on_progress=None, cancel=None, **options):
+        def hold(progress):
+            if on_progress:
+                on_progress(progress)
+            self.gate.wait()
+
+        self.cancel_events.append(cancel)
+        return super().run(request, on_progress=hold, cancel=cancel, **options)
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.gate.clear()
+        cls.cancel_events.clear()
+
+
+async def _wait_for_start(service: JobService, public_id: str) -> None:
+    async for event in service.events(public_id):
+        if isinstance(event, Started):
+            return

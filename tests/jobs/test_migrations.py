@@ -1,0 +1,58 @@
+"""The Alembic migrations build exactly the models' schema, and take it down again, on both backends."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from jobs.database import REPO_ROOT, downgrade_to_base, make_engine, upgrade_to_head
+from jobs.models import Base
+
+TABLES = {"jobs", "images", "user_settings", "guild_config"}
+
+
+def _tables(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        return set(inspect(engine).get_table_names()) - {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def _differences(url: str) -> list:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_builds_the_models_schema_and_downgrade_removes_it(database_url: str) -> None:
+    upgrade_to_head(database_url)
+    assert _tables(database_url) == TABLES
+    assert _differences(database_url) == []
+
+    downgrade_to_base(database_url)
+    assert _tables(database_url) == set()
+
+    upgrade_to_head(database_url)
+    assert _tables(database_url) == TABLES
+
+
+def test_alembic_command_line_and_migrate_command_work_from_the_repo_root(tmp_path: Path) -> None:
+    env = {"DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    alembic = Path(sys.executable).with_name("alembic")
+    subprocess.run([str(alembic), "upgrade", "head"], cwd=REPO_ROOT, env=env, check=True, capture_output=True)
+    url = f"sqlite:///{tmp_path / 'imagine.db'}"
+    assert _tables(url) == TABLES
+
+    subprocess.run([str(alembic), "downgrade", "base"], cwd=REPO_ROOT, env=env, check=True, capture_output=True)
+    assert _tables(url) == set()
+    subprocess.run([sys.executable, "-m", "jobs", "migrate"], cwd=REPO_ROOT, env=env, check=True, capture_output=True)
+    assert _tables(url) == TABLES
