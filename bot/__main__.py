@@ -1,0 +1,68 @@
+"""`python -m bot`: run the Discord bot with the job service in one process."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import discord
+from pydantic import ValidationError
+
+from bot.client import ImagineBot
+from bot.constants import BotSettings
+from bot.endpoints import use_discord_endpoints
+from engine.settings import EngineSettings
+from jobs.service import JobService
+from jobs.settings import JobSettings
+
+MISSING_TOKEN = """\
+DISCORD_TOKEN is not set, so the bot cannot log in to Discord.
+
+  1. Create an application and a bot at https://discord.com/developers/applications
+     (step by step: docs/discord-setup.md).
+  2. Copy the bot's token and put it in the environment or in a .env file here:
+       DISCORD_TOKEN=your-bot-token
+       GUILD_IDS=your-server-id        # optional: commands appear in that server at once
+  3. Run again: python -m bot
+"""
+
+
+def engine_factory(settings: BotSettings):
+    """The engine is built inside each worker thread, so torch is loaded there and not at import."""
+
+    def build(device: str) -> Any:
+        from engine.engine import Engine
+
+        overrides = {"model_id": settings.model_id} if settings.model_id else {}
+        return Engine(EngineSettings(data_dir=settings.data_dir, **overrides), device=device)
+
+    return build
+
+
+def main() -> int:
+    try:
+        settings = BotSettings()
+    except ValidationError as error:
+        print(f"The bot's configuration is invalid:\n{error}", file=sys.stderr)
+        return 2
+    if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
+        print(MISSING_TOKEN, file=sys.stderr)
+        return 2
+    use_discord_endpoints(settings.discord_api_base_url, settings.discord_gateway_url)
+    jobs = JobService(
+        JobSettings(database_url=settings.database_url, data_dir=settings.data_dir),
+        engine_factory=engine_factory(settings),
+    )
+    bot = ImagineBot(settings, jobs)
+    discord.utils.setup_logging(level=logging.INFO)
+    try:
+        bot.run(settings.discord_token.get_secret_value(), log_handler=None)
+    except discord.LoginFailure:
+        print("Discord refused DISCORD_TOKEN: copy the bot token again (Bot → Reset Token).", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""`ImagineBot`: the discord.py client, wired to the job service."""
+
+from __future__ import annotations
+
+import logging
+import pkgutil
+import time
+
+import discord
+from discord.ext import commands
+
+from bot import exts
+from bot.actions import USER_MENTIONS, JobActions
+from bot.components import DYNAMIC_ITEMS
+from bot.constants import BotSettings
+from bot.delivery import Delivery
+from jobs.service import JobService
+
+log = logging.getLogger(__name__)
+
+
+def walk_extensions() -> list[str]:
+    """Every module under bot.exts that defines `setup`: one feature per file, found, not listed."""
+    return [
+        module.name
+        for module in pkgutil.walk_packages(exts.__path__, f"{exts.__name__}.")
+        if not module.ispkg
+    ]
+
+
+class ImagineBot(commands.Bot):
+    """Slash commands and buttons only, so no privileged intent (not even message content) is needed."""
+
+    def __init__(self, settings: BotSettings, jobs: JobService, **options) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=discord.Intents(guilds=True),
+            allowed_mentions=USER_MENTIONS,
+            **options,
+        )
+        self.settings = settings
+        self.jobs = jobs
+        self.delivery = Delivery(self)
+        self.actions = JobActions(self)
+        self.started_at = time.monotonic()
+
+    async def setup_hook(self) -> None:
+        await self.jobs.start()
+        self.add_dynamic_items(*DYNAMIC_ITEMS)
+        for extension in walk_extensions():
+            await self.load_extension(extension)
+        await self.sync_commands()
+        reattached = await self.delivery.reattach_pending()
+        if reattached:
+            log.info("Re-attached to %d unfinished jobs", reattached)
+
+    async def sync_commands(self) -> None:
+        """To the configured guilds (instant), else globally (Discord may take up to an hour)."""
+        if not self.settings.guild_ids:
+            await self.tree.sync()
+            return
+        for guild_id in self.settings.guild_ids:
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            await self.tree.sync(guild=guild)
+
+    async def close(self) -> None:
+        await self.delivery.stop()
+        await super().close()
+        await self.jobs.stop()

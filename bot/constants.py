@@ -1,0 +1,42 @@
+"""Bot configuration, read from the environment (and `.env`) by pydantic-settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Discord's default upload cap for channel messages since 2025-01; interactions report their own.
+CHANNEL_UPLOAD_LIMIT = 10 * 1024 * 1024
+
+
+class BotSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", protected_namespaces=())
+
+    discord_token: SecretStr | None = None
+    # Commands sync to these guilds at once; with none, they sync globally (which can take up to an hour).
+    guild_ids: Annotated[list[int], NoDecode] = []
+    model_id: str | None = None
+    database_url: str | None = None
+    data_dir: Path = Path("data")
+    # Point the unmodified discord.py client at another Discord (the test emulator); None keeps Discord's own.
+    discord_api_base_url: str | None = None
+    discord_gateway_url: str | None = None
+    # Members with this role may delete anyone's images and change the guild configuration.
+    admin_role_id: int | None = None
+    progress_edit_interval: float = 2.0
+    channel_upload_limit: int = CHANNEL_UPLOAD_LIMIT
+
+    @field_validator("guild_ids", mode="before")
+    @classmethod
+    def _split_guild_ids(cls, value: object) -> object:
+        """Accept `GUILD_IDS=123,456` as well as a list, because that is how people write it in .env."""
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.replace(";", ",").split(",")]
+            try:
+                return [int(part) for part in parts if part]
+            except ValueError:
+                raise ValueError(f"GUILD_IDS must be comma-separated numeric guild ids, got {value!r}") from None
+        return value

@@ -1,0 +1,62 @@
+"""Turning any failure into an ephemeral message, so users never see "This interaction failed"."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import discord
+
+from engine.flags import FlagError
+from jobs.queue import QueueFull
+
+log = logging.getLogger(__name__)
+
+
+class UserFacingError(Exception):
+    """A refusal or problem whose message is written for the person who pressed or typed something."""
+
+
+def describe(error: BaseException) -> str:
+    """What to tell the user: our own messages verbatim, anything unexpected as a reference to the log."""
+    cause = getattr(error, "original", None) or error  # app command errors wrap the real one
+    if isinstance(cause, UserFacingError | FlagError | QueueFull):
+        return str(cause)
+    if isinstance(cause, discord.app_commands.CommandOnCooldown):
+        return f"Slow down: try again in {cause.retry_after:.0f} s."
+    if isinstance(cause, discord.app_commands.CheckFailure):
+        return str(cause) or "You can't use this command here."
+    reference = secrets.token_hex(4)
+    log.error("Unexpected error %s", reference, exc_info=cause)
+    return f"Something went wrong on our side (reference `{reference}`); the bot's log has the details."
+
+
+async def reply_ephemeral(interaction: discord.Interaction, content: str) -> None:
+    """Answer whether or not the interaction was already acknowledged; never raises."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(content, ephemeral=True)
+        else:
+            await interaction.response.send_message(content, ephemeral=True)
+    except discord.HTTPException:
+        log.warning("Could not tell user %s about an error: %s", interaction.user.id, content)
+
+
+async def report(interaction: discord.Interaction, error: BaseException) -> None:
+    await reply_ephemeral(interaction, describe(error))
+
+
+def guarded(callback: Callable[[Any, discord.Interaction], Awaitable[None]]):
+    """Wrap a button callback: discord.py only logs a DynamicItem's exceptions, so we answer the user."""
+
+    @functools.wraps(callback)
+    async def wrapper(self: Any, interaction: discord.Interaction) -> None:
+        try:
+            await callback(self, interaction)
+        except Exception as error:
+            await report(interaction, error)
+
+    return wrapper

@@ -1,0 +1,1 @@
+"""Extensions, one feature per module; `bot.client.walk_extensions` loads them all."""

@@ -1,0 +1,1 @@
+"""Server administration: /config, and the handler that answers every command error."""

@@ -1,0 +1,1 @@
+"""Making and finding images: /imagine, /reproduce, /show, /history, /cancel, /info, /settings."""

@@ -1,0 +1,26 @@
+"""/history — your recent jobs with their ids, privately."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import ImagineBot
+from bot.summaries import history_content
+
+HISTORY_LENGTH = 10
+
+
+class History(commands.Cog):
+    def __init__(self, bot: ImagineBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(description="Your recent jobs and their ids")
+    async def history(self, interaction: discord.Interaction) -> None:
+        jobs = await self.bot.jobs.recent_jobs(interaction.user.id, limit=HISTORY_LENGTH)
+        await interaction.response.send_message(history_content(jobs), ephemeral=True)
+
+
+async def setup(bot: ImagineBot) -> None:
+    await bot.add_cog(History(bot))

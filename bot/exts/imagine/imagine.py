@@ -1,0 +1,25 @@
+"""/imagine prompt:<text> — a grid of four images, delivered into a channel message."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import ImagineBot
+
+MAX_PROMPT = 1500
+
+
+class Imagine(commands.Cog):
+    def __init__(self, bot: ImagineBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(description="Make four images from a prompt, e.g. a red fox in snow --ar 3:2")
+    @app_commands.describe(prompt="What to draw, then optional flags such as --ar 3:2 --no trees --seed 7")
+    async def imagine(self, interaction: discord.Interaction, prompt: app_commands.Range[str, 1, MAX_PROMPT]) -> None:
+        await self.bot.actions.imagine(interaction, prompt)
+
+
+async def setup(bot: ImagineBot) -> None:
+    await bot.add_cog(Imagine(bot))

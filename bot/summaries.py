@@ -1,0 +1,87 @@
+"""The private (ephemeral) texts: an image's full record, your history, the queue, your settings."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.messages import MAX_CONTENT, shorten
+from jobs.views import GuildConfigView, ImageView, JobView, QueueStats, UserSettingsView
+
+
+def reproduce_command(job_id: str, index: int | None = None) -> str:
+    return f"/reproduce job:{job_id}" + (f" image:{index}" if index is not None else "")
+
+
+def details_content(job: JobView, image: ImageView) -> str:
+    request = job.request
+    lines = [
+        f"**Job** `{job.public_id}` image {image.index} of {len(job.images)} ({job.kind})",
+        f"**Prompt:** {shorten(request.prompt, 900)}",
+    ]
+    if request.negative_prompt:
+        lines.append(f"**Negative prompt:** {shorten(request.negative_prompt, 300)}")
+    lines += [
+        f"**Seed:** {image.seed}",
+        f"**Model:** {job.model or request.model or 'default'}",
+        f"**Size:** {image.width}×{image.height} (aspect {request.aspect[0]}:{request.aspect[1]})",
+        f"**Steps:** {request.steps} · **Guidance:** {request.guidance} · **Sampler:** {request.sampler}",
+        f"**Chaos:** {request.chaos} · **Tile:** {'yes' if request.tile else 'no'}",
+    ]
+    if request.mode or request.direction or request.strength is not None:
+        extra = [part for part in (request.mode, request.direction and request.direction.value) if part]
+        if request.strength is not None:
+            extra.append(f"strength {request.strength}")
+        lines.append(f"**Operation:** {request.operation} ({', '.join(extra)})")
+    lines += [
+        f"**Batch:** slot {image.batch_slot + 1} of {image.batch_size} on {job.device or 'unknown device'}",
+        f"**Reproduce:** `{reproduce_command(job.public_id, image.index)}`",
+    ]
+    return shorten("\n".join(lines), MAX_CONTENT)
+
+
+def history_content(jobs: list[JobView]) -> str:
+    if not jobs:
+        return "You have no jobs yet. Try `/imagine prompt: a red fox in snow`."
+    lines = ["**Your recent jobs** (newest first):"]
+    for job in jobs:
+        where = f" · https://discord.com/channels/{job.guild_id or '@me'}/{job.channel_id}/{job.message_id}" if job.message_id else ""
+        lines.append(f"`{job.public_id}` {job.kind}, {job.status}: {shorten(job.raw_prompt, 80)}{where}")
+    lines.append("Use `/show job:<id>` to post one again, `/reproduce job:<id>` to make it again.")
+    return shorten("\n".join(lines), MAX_CONTENT)
+
+
+def info_content(stats: QueueStats, user_id: int, bot_uptime: float) -> str:
+    mine = stats.positions_by_user.get(user_id, ())
+    positions = ", ".join(f"#{place}" for place in mine) if mine else "none waiting"
+    devices = ", ".join(stats.devices) or "none"
+    return "\n".join(
+        [
+            f"**Queue:** {stats.queue_length} waiting, {stats.running} running",
+            f"**Your jobs in the queue:** {positions}",
+            f"**Model:** {stats.model}",
+            f"**Devices:** {devices}",
+            f"**Uptime:** {timedelta(seconds=int(bot_uptime))}",
+        ]
+    )
+
+
+def settings_content(settings: UserSettingsView) -> str:
+    defaults = settings.defaults
+    aspect = defaults.get("aspect")
+    lines = [
+        "**Your defaults** (a flag in the prompt always wins):",
+        f"Aspect ratio: {f'{aspect[0]}:{aspect[1]}' if aspect else 'model default (1:1)'}",
+        f"Steps: {defaults.get('steps') or 'model default'}",
+        f"Model: {defaults.get('model') or 'server default'}",
+        f"Others may press my buttons: {'yes' if settings.others_may_use_buttons else 'no'}",
+    ]
+    return "\n".join(lines)
+
+
+def config_content(config: GuildConfigView) -> str:
+    channels = ", ".join(f"<#{channel}>" for channel in config.allowed_channel_ids) or "every channel"
+    words = ", ".join(config.banned_words) or "none"
+    role = f"<@&{config.admin_role_id}>" if config.admin_role_id else "none (the server owner only)"
+    return shorten(
+        f"**Images allowed in:** {channels}\n**Banned words:** {words}\n**Admin role:** {role}", MAX_CONTENT
+    )

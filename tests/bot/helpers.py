@@ -1,0 +1,45 @@
+"""Driving the bot through the emulator the way a user would, and finding what it answered."""
+
+from __future__ import annotations
+
+from tests.discord_emulator import DiscordEmulator, Interaction, Message, User
+
+GENERATION_TIMEOUT = 180.0  # a shared 2-core machine; the tiny model itself needs about a second
+
+
+def finished_messages(emu: DiscordEmulator) -> list[Message]:
+    """Channel messages (not interaction replies) that carry an image and buttons."""
+    return [
+        message
+        for message in emu.messages_in()
+        if message.interaction_id is None and message.attachments and message.custom_ids()
+    ]
+
+
+async def wait_for_new_result(emu: DiscordEmulator, before: int, what: str) -> Message:
+    """The first finished message after the `before` ones already there."""
+    return await emu.wait_for(
+        lambda: len(finished_messages(emu)) > before and finished_messages(emu)[before],
+        timeout=GENERATION_TIMEOUT,
+        what=what,
+    )
+
+
+async def imagine(emu: DiscordEmulator, prompt: str, *, user: User | None = None) -> Message:
+    """Run /imagine and return the channel message once it holds the finished grid."""
+    before = len(finished_messages(emu))
+    await emu.send_slash_command("imagine", {"prompt": prompt}, user=user)
+    return await wait_for_new_result(emu, before, f"the grid for {prompt!r}")
+
+
+async def reply_to(emu: DiscordEmulator, interaction: Interaction, what: str) -> Message:
+    """What the bot answered: the interaction's first followup, else its original response."""
+    return await emu.wait_for(
+        lambda: (interaction.followups[:1] or [None])[0]
+        or (interaction.original if interaction.original and not interaction.original.loading else None),
+        what=what,
+    )
+
+
+def job_id_of(message: Message) -> str:
+    return message.custom_ids()[0].split(":")[2]

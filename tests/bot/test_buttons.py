@@ -1,0 +1,114 @@
+"""The buttons under grids and images: variations, rerolls, details and delete, pressed by owners and others."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+
+from bot.client import ImagineBot
+from tests.bot.helpers import finished_messages, imagine, job_id_of, reply_to, wait_for_new_result
+from tests.discord_emulator import DiscordEmulator
+
+
+async def let_others_press(emu: DiscordEmulator, user, allowed: bool) -> None:
+    command = await emu.send_slash_command("settings", {"others_may_press_my_buttons": allowed}, user=user)
+    answer = await reply_to(emu, command, "the settings reply")
+    assert f"Others may press my buttons: {'yes' if allowed else 'no'}" in answer.content
+
+
+async def test_others_get_v1_and_reroll_under_their_own_name(discord_emulator: DiscordEmulator, bot: ImagineBot) -> None:
+    emu = discord_emulator
+    bob = emu.make_user("bob")
+    grid = await imagine(emu, "a castle on a hill")
+    job = job_id_of(grid)
+
+    await let_others_press(emu, emu.user, False)
+    refused = await emu.click_button(grid, f"imagine:vary:{job}:1:strong", user=bob)
+    answer = await reply_to(emu, refused, "the refusal")
+    assert answer.ephemeral and "keeps the buttons" in answer.content
+
+    await let_others_press(emu, emu.user, True)
+    before = len(finished_messages(emu))
+    await emu.click_button(grid, f"imagine:vary:{job}:1:strong", user=bob)
+    variations = await wait_for_new_result(emu, before, "the variations")
+    assert f"Variations (Strong) by <@{bob.id}>" in variations.content
+    assert len(variations.custom_ids()) == 9 and job_id_of(variations) != job
+
+    await emu.click_button(grid, f"imagine:reroll:{job}", user=bob)
+    rerolled = await wait_for_new_result(emu, before + 1, "the reroll")
+    assert rerolled.content.endswith(f"- <@{bob.id}>")
+    assert "a castle on a hill" in rerolled.content
+    assert rerolled.attachments[0].data != grid.attachments[0].data
+
+
+async def test_details_show_the_reproduce_command(discord_emulator: DiscordEmulator, bot: ImagineBot) -> None:
+    emu = discord_emulator
+    grid = await imagine(emu, "a paper boat --seed 41")
+    job = job_id_of(grid)
+    separate = await emu.click_button(grid, f"imagine:upscale:{job}:2")
+    image = await reply_to(emu, separate, "image #2")
+
+    press = await emu.click_button(image, f"imagine:details:{job}:2")
+    details = await reply_to(emu, press, "the details")
+
+    assert details.ephemeral
+    assert f"`/reproduce job:{job} image:2`" in details.content
+    assert "**Seed:** 42" in details.content  # image i uses seed + i - 1
+    assert "a paper boat" in details.content
+
+
+async def test_only_the_owner_may_delete_an_image(discord_emulator: DiscordEmulator, bot: ImagineBot) -> None:
+    emu = discord_emulator
+    mallory = emu.make_user("mallory")
+    grid = await imagine(emu, "a quiet pond")
+    job = job_id_of(grid)
+    separate = await emu.click_button(grid, f"imagine:upscale:{job}:1")
+    image = await reply_to(emu, separate, "image #1")
+    delete = f"imagine:delete:{emu.user.id}"
+
+    refused = await emu.click_button(image, delete, user=mallory)
+    answer = await reply_to(emu, refused, "the refusal")
+    assert answer.ephemeral and "Only <@" in answer.content
+    assert not image.deleted
+
+    await emu.click_button(image, delete)
+    await emu.wait_for(lambda: image.deleted, what="the owner's delete")
+
+
+async def test_reproduce_gives_identical_pixels(discord_emulator: DiscordEmulator, bot: ImagineBot) -> None:
+    emu = discord_emulator
+    grid = await imagine(emu, "a glass of water --seed 5")
+    job = job_id_of(grid)
+
+    before = len(finished_messages(emu))
+    await emu.send_slash_command("reproduce", {"job": job, "image": 3})
+    again = await wait_for_new_result(emu, before, "the reproduction")
+
+    original = Image.open(io.BytesIO(grid.attachments[0].data)).convert("RGB").crop((0, 64, 64, 128))
+    reproduced = Image.open(io.BytesIO(again.attachments[0].data)).convert("RGB")
+    assert reproduced.size == (64, 64)
+    assert reproduced.tobytes() == original.tobytes()
+
+
+async def test_upscale_zoom_and_pan_make_new_jobs_from_one_image(
+    discord_emulator: DiscordEmulator, bot: ImagineBot
+) -> None:
+    emu = discord_emulator
+    grid = await imagine(emu, "a small house --seed 9")
+    job = job_id_of(grid)
+    image = await reply_to(emu, await emu.click_button(grid, f"imagine:upscale:{job}:1"), "image #1")
+
+    before = len(finished_messages(emu))
+    await emu.click_button(image, f"imagine:enlarge:{job}:1:subtle")
+    upscaled = await wait_for_new_result(emu, before, "the upscale")
+    assert f"Upscaled (Subtle) by <@{emu.user.id}>" in upscaled.content
+    assert Image.open(io.BytesIO(upscaled.attachments[0].data)).width > 64
+    assert len(upscaled.custom_ids()) == 11  # one image: the single-image buttons, not U1–U4
+
+    await emu.click_button(image, f"imagine:zoom:{job}:1")
+    zoomed = await wait_for_new_result(emu, before + 1, "the zoom out")
+    await emu.click_button(image, f"imagine:pan:{job}:1:left")
+    panned = await wait_for_new_result(emu, before + 2, "the pan")
+    assert "Zoom Out by" in zoomed.content and len(zoomed.custom_ids()) == 9
+    assert "Pan Left by" in panned.content and len(panned.custom_ids()) == 9
