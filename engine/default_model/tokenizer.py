@@ -95,12 +95,18 @@ def vocabulary_and_merges() -> tuple[dict[str, int], list[tuple[str, str]]]:
     return vocab, list(ranks)
 
 
+def project_tokenizer(model_max_length: int = MODEL_MAX_LENGTH) -> CLIPTokenizer:
+    """The project's tokenizer in memory, for code (the benchmarks) that needs no files."""
+    vocab, merges = vocabulary_and_merges()
+    return CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=model_max_length)
+
+
 def build_tokenizer(folder: Path) -> CLIPTokenizer:
     """Write the tokenizer files into `folder` and return the tokenizer loaded back from them."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     vocab, merges = vocabulary_and_merges()
-    tokenizer = CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=MODEL_MAX_LENGTH)
+    tokenizer = project_tokenizer()
     tokenizer.save_pretrained(folder)
     # The classic file pair too, for loaders (older transformers, other runtimes) that read only these.
     (folder / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")

@@ -1,0 +1,1 @@
+"""Benchmarks: the naive diffusers baseline, the engine and the queue on the same bursts of jobs (docs/performance.md)."""
