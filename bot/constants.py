@@ -13,7 +13,7 @@ CHANNEL_UPLOAD_LIMIT = 10 * 1024 * 1024
 
 
 class BotSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", protected_namespaces=())
+    model_config = SettingsConfigDict(env_file=".env", env_ignore_empty=True, extra="ignore", protected_namespaces=())
 
     discord_token: SecretStr | None = None
     # Commands sync to these guilds at once; with none, they sync globally (which can take up to an hour).
