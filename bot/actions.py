@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot import derive, messages, summaries
-from bot.delivery import MessageTarget, finished_message
+from bot.delivery import finished_message
 from bot.errors import UserFacingError
 from bot.layouts import image_view
 from bot.permissions import check_channel_allowed, check_prompt_allowed, is_admin
@@ -30,9 +30,6 @@ if TYPE_CHECKING:
     from jobs.service import JobService
 
 log = logging.getLogger(__name__)
-
-# The presser is mentioned; prompts can contain @everyone or role mentions that must stay inert.
-USER_MENTIONS = discord.AllowedMentions(everyone=False, roles=False, users=True, replied_user=False)
 
 
 class JobActions:
@@ -70,20 +67,13 @@ class JobActions:
         )
         channel = interaction.channel or self._bot.get_partial_messageable(interaction.channel_id)
         try:
-            message = await channel.send(
-                messages.job_content(request, user_id, messages.waiting_status(None)),
-                allowed_mentions=USER_MENTIONS,
-            )
+            message = await self._bot.delivery.post(job, channel, upload_limit=interaction.filesize_limit)
         except discord.HTTPException as error:
             await self._jobs.cancel(job.public_id, user_id)
             raise UserFacingError(
                 f"I can't post in this channel ({error.text or error.status}); the job was cancelled. "
                 "Ask a server admin to let me send messages and attach files here."
             ) from error
-        await self._jobs.attach_message(job.public_id, message.channel.id, message.id)
-        self._bot.delivery.follow(
-            job, MessageTarget(message.channel.id, message.id), upload_limit=interaction.filesize_limit
-        )
         warnings = "".join(f"\n⚠️ {warning}" for warning in request.warnings)
         receipt = messages.shorten(f"Queued as job `{job.public_id}` ({message.jump_url}).{warnings}", messages.MAX_CONTENT)
         try:
@@ -111,7 +101,6 @@ class JobActions:
             messages.image_content(job.request, interaction.user.id, index),
             file=upload.to_file(),
             view=image_view(job_id, index, interaction.user.id),
-            allowed_mentions=USER_MENTIONS,
         )
 
     async def vary(self, interaction: discord.Interaction, job_id: str, index: int, mode: str) -> None:
@@ -140,7 +129,7 @@ class JobActions:
         job = await self._job(job_id)
         if not job.images:
             raise UserFacingError(f"Job `{job_id}` has not finished, so there is nothing to reproduce yet.")
-        image = await self._image(job, index) if index is not None else None
+        image = self._image(job, index) if index is not None else None
         await check_channel_allowed(self._bot, interaction)
         await self.launch(
             interaction,
@@ -163,7 +152,6 @@ class JobActions:
             result.content,
             files=[result.upload.to_file()] if result.upload else [],
             view=result.layout.view(),
-            allowed_mentions=USER_MENTIONS,
         )
 
     async def cancel(self, interaction: discord.Interaction, job_id: str | None) -> None:
@@ -185,7 +173,7 @@ class JobActions:
 
     async def show_details(self, interaction: discord.Interaction, job_id: str, index: int) -> None:
         job = await self._job(job_id)
-        image = await self._image(job, index)
+        image = self._image(job, index)
         await interaction.response.send_message(summaries.details_content(job, image), ephemeral=True)
 
     async def delete_message(self, interaction: discord.Interaction, owner_id: int) -> None:
@@ -215,7 +203,7 @@ class JobActions:
             raise UserFacingError(f"There is no job `{job_id}`; /history lists yours.")
         return job
 
-    async def _image(self, job: JobView, index: int) -> ImageView:
+    def _image(self, job: JobView, index: int) -> ImageView:
         image = next((image for image in job.images if image.index == index), None)
         if image is None:
             count = len(job.images)
@@ -227,7 +215,7 @@ class JobActions:
     async def _job_image(self, interaction: discord.Interaction, job_id: str, index: int) -> tuple[JobView, ImageView]:
         job = await self._job(job_id)
         await self._check_may_press(interaction, job)
-        return job, await self._image(job, index)
+        return job, self._image(job, index)
 
     async def _check_may_press(self, interaction: discord.Interaction, job: JobView) -> None:
         """Pressing someone else's button makes a job of your own, unless they switched that off."""

@@ -10,13 +10,17 @@ import discord
 from discord.ext import commands
 
 from bot import exts
-from bot.actions import USER_MENTIONS, JobActions
+from bot.actions import JobActions
 from bot.components import DYNAMIC_ITEMS
 from bot.constants import BotSettings
 from bot.delivery import Delivery
 from jobs.service import JobService
 
 log = logging.getLogger(__name__)
+
+# Applied by discord.py to every message the bot sends or edits: the person a job is for is
+# mentioned; @everyone and role mentions typed into prompts stay inert.
+ALLOWED_MENTIONS = discord.AllowedMentions(everyone=False, roles=False, users=True, replied_user=False)
 
 
 def walk_extensions() -> list[str]:
@@ -35,7 +39,7 @@ class ImagineBot(commands.Bot):
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=discord.Intents(guilds=True),
-            allowed_mentions=USER_MENTIONS,
+            allowed_mentions=ALLOWED_MENTIONS,
             **options,
         )
         self.settings = settings

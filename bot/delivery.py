@@ -77,7 +77,7 @@ class Delivery:
         self._bot = bot
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
-    def follow(self, job: JobView, target: MessageTarget, *, upload_limit: int | None = None) -> asyncio.Task[None]:
+    def follow(self, job: JobView, target: MessageTarget, *, upload_limit: int | None = None) -> None:
         """Keep the job's message up to date until the job ends; one delivery per job at a time."""
         task = self._tasks.get(job.public_id)
         if task is None or task.done():
@@ -85,7 +85,6 @@ class Delivery:
             task = asyncio.create_task(self._deliver(job, target, limit), name=f"deliver-{job.public_id}")
             self._tasks[job.public_id] = task
             task.add_done_callback(partial(self._forget, job.public_id))
-        return task
 
     def _forget(self, public_id: str, task: asyncio.Task[None]) -> None:
         if self._tasks.get(public_id) is task:
@@ -103,18 +102,21 @@ class Delivery:
                 await self._repost(job)
         return len(pending)
 
+    async def post(
+        self, job: JobView, channel: discord.abc.Messageable, *, upload_limit: int | None = None
+    ) -> discord.Message:
+        """Post the job's waiting message, store where it is on the job, and follow the job into it."""
+        message = await channel.send(messages.job_content(job.request, job.user_id, messages.waiting_status(None)))
+        await self._bot.jobs.attach_message(job.public_id, message.channel.id, message.id)
+        self.follow(job, MessageTarget(message.channel.id, message.id), upload_limit=upload_limit)
+        return message
+
     async def _repost(self, job: JobView) -> None:
         """The bot stopped between accepting the job and posting its message: post it now."""
-        channel = self._bot.get_partial_messageable(job.channel_id)
         try:
-            message = await channel.send(
-                messages.job_content(job.request, job.user_id, messages.waiting_status(None))
-            )
+            await self.post(job, self._bot.get_partial_messageable(job.channel_id))
         except discord.HTTPException as error:
             log.warning("Could not post a message for job %s in channel %s: %s", job.public_id, job.channel_id, error)
-            return
-        await self._bot.jobs.attach_message(job.public_id, message.channel.id, message.id)
-        self.follow(job, MessageTarget(message.channel.id, message.id))
 
     async def stop(self) -> None:
         tasks = list(self._tasks.values())

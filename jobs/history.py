@@ -72,15 +72,13 @@ class History:
 
     def user_settings(self, user_id: int) -> UserSettingsView:
         with self._sessions.begin() as session:
-            row = session.get(UserSettings, user_id)
-            return UserSettingsView.of(row) if row else UserSettingsView(user_id=user_id)
+            return UserSettingsView.of(session.get(UserSettings, user_id) or UserSettings.for_new_user(user_id))
 
     def set_user_settings(self, user_id: int, *, defaults: dict[str, Any] | None = None,
                           others_may_use_buttons: bool | None = None) -> UserSettingsView:
         """Change only what is given; the first call creates the row."""
         with self._sessions.begin() as session:
-            row = session.get(UserSettings, user_id) or UserSettings(user_id=user_id, defaults={},
-                                                                     others_may_use_buttons=False)
+            row = session.get(UserSettings, user_id) or UserSettings.for_new_user(user_id)
             if defaults is not None:
                 row.defaults = dict(defaults)
             if others_may_use_buttons is not None:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 PUBLIC_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
@@ -111,7 +111,13 @@ class UserSettings(Base):
 
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     defaults: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    others_may_use_buttons: Mapped[bool] = mapped_column(default=False)
+    others_may_use_buttons: Mapped[bool] = mapped_column(default=True, server_default=true())
+    """As on Midjourney: whoever presses a button on your images gets the new job under their own name."""
+
+    @classmethod
+    def for_new_user(cls, user_id: int) -> UserSettings:
+        """The settings of someone who never changed any; SQLAlchemy would fill the defaults only on insert."""
+        return cls(user_id=user_id, defaults={}, others_may_use_buttons=True)
 
 
 class GuildConfig(Base):

@@ -94,7 +94,7 @@ class UserSettingsView:
     user_id: int
     defaults: dict[str, Any] = field(default_factory=dict, hash=False)
     """Flag defaults such as {"aspect": "16:9", "steps": 20}, applied by the bot's prompt parser."""
-    others_may_use_buttons: bool = False
+    others_may_use_buttons: bool = True
 
     @classmethod
     def of(cls, row: UserSettings) -> UserSettingsView:

@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import discord
 
-from bot.components.ids import custom_id
-from bot.errors import guarded
+from bot.components.base import ActionButton
+from bot.components.ids import USER_ID
 
 
-class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"imagine:delete:(?P<owner>[0-9]{1,20})"):
+class DeleteButton(ActionButton, action="delete", parts=(USER_ID,)):
     def __init__(self, owner_id: int, *, row: int | None = None) -> None:
-        super().__init__(
-            discord.ui.Button(
-                emoji="🗑️",
-                style=discord.ButtonStyle.danger,
-                custom_id=custom_id("delete", owner_id),
-                row=row,
-            )
-        )
+        super().__init__(owner_id, row=row, emoji="🗑️", style=discord.ButtonStyle.danger)
         self.owner_id = owner_id
 
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match, /):
-        return cls(int(match["owner"]))
-
-    @guarded
-    async def callback(self, interaction: discord.Interaction) -> None:
-        await interaction.client.actions.delete_message(interaction, self.owner_id)
+    async def press(self, actions, interaction: discord.Interaction) -> None:
+        await actions.delete_message(interaction, self.owner_id)

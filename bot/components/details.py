@@ -4,27 +4,15 @@ from __future__ import annotations
 
 import discord
 
-from bot.components.ids import INDEX, JOB_ID, custom_id
-from bot.errors import guarded
+from bot.components.base import ActionButton
+from bot.components.ids import INDEX, JOB_ID
 
 
-class DetailsButton(discord.ui.DynamicItem[discord.ui.Button], template=rf"imagine:details:{JOB_ID}:{INDEX}"):
+class DetailsButton(ActionButton, action="details", parts=(JOB_ID, INDEX)):
     def __init__(self, job_id: str, index: int, *, row: int | None = None) -> None:
-        super().__init__(
-            discord.ui.Button(
-                emoji="ℹ️",
-                style=discord.ButtonStyle.secondary,
-                custom_id=custom_id("details", job_id, index),
-                row=row,
-            )
-        )
+        super().__init__(job_id, index, row=row, emoji="ℹ️")
         self.job_id = job_id
         self.index = index
 
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match, /):
-        return cls(match["job"], int(match["index"]))
-
-    @guarded
-    async def callback(self, interaction: discord.Interaction) -> None:
-        await interaction.client.actions.show_details(interaction, self.job_id, self.index)
+    async def press(self, actions, interaction: discord.Interaction) -> None:
+        await actions.show_details(interaction, self.job_id, self.index)

@@ -4,32 +4,20 @@ from __future__ import annotations
 
 import discord
 
-from bot.components.ids import INDEX, JOB_ID, custom_id
-from bot.errors import guarded
+from bot.components.base import ActionButton
+from bot.components.ids import INDEX, JOB_ID, Part
 from engine.request import Direction
 
 ARROWS = {Direction.LEFT: "⬅️", Direction.RIGHT: "➡️", Direction.UP: "⬆️", Direction.DOWN: "⬇️"}
-DIRECTION = r"(?P<direction>left|right|up|down)"
+DIRECTION = Part("direction", "left|right|up|down", Direction)
 
 
-class PanButton(discord.ui.DynamicItem[discord.ui.Button], template=rf"imagine:pan:{JOB_ID}:{INDEX}:{DIRECTION}"):
+class PanButton(ActionButton, action="pan", parts=(JOB_ID, INDEX, DIRECTION)):
     def __init__(self, job_id: str, index: int, direction: Direction, *, row: int | None = None) -> None:
-        super().__init__(
-            discord.ui.Button(
-                emoji=ARROWS[direction],
-                style=discord.ButtonStyle.secondary,
-                custom_id=custom_id("pan", job_id, index, direction.value),
-                row=row,
-            )
-        )
+        super().__init__(job_id, index, direction.value, row=row, emoji=ARROWS[direction])
         self.job_id = job_id
         self.index = index
         self.direction = direction
 
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match, /):
-        return cls(match["job"], int(match["index"]), Direction(match["direction"]))
-
-    @guarded
-    async def callback(self, interaction: discord.Interaction) -> None:
-        await interaction.client.actions.pan(interaction, self.job_id, self.index, self.direction)
+    async def press(self, actions, interaction: discord.Interaction) -> None:
+        await actions.pan(interaction, self.job_id, self.index, self.direction)

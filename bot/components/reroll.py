@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import discord
 
-from bot.components.ids import JOB_ID, custom_id
-from bot.errors import guarded
+from bot.components.base import ActionButton
+from bot.components.ids import JOB_ID
 
 
-class RerollButton(discord.ui.DynamicItem[discord.ui.Button], template=rf"imagine:reroll:{JOB_ID}"):
+class RerollButton(ActionButton, action="reroll", parts=(JOB_ID,)):
     def __init__(self, job_id: str, *, row: int | None = None) -> None:
-        super().__init__(
-            discord.ui.Button(
-                emoji="🔄",
-                style=discord.ButtonStyle.secondary,
-                custom_id=custom_id("reroll", job_id),
-                row=row,
-            )
-        )
+        super().__init__(job_id, row=row, emoji="🔄")
         self.job_id = job_id
 
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match, /):
-        return cls(match["job"])
-
-    @guarded
-    async def callback(self, interaction: discord.Interaction) -> None:
-        await interaction.client.actions.reroll(interaction, self.job_id)
+    async def press(self, actions, interaction: discord.Interaction) -> None:
+        await actions.reroll(interaction, self.job_id)

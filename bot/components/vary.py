@@ -4,31 +4,19 @@ from __future__ import annotations
 
 import discord
 
-from bot.components.ids import INDEX, JOB_ID, custom_id
-from bot.errors import guarded
+from bot.components.base import ActionButton
+from bot.components.ids import INDEX, JOB_ID, Part
 
-MODE = r"(?P<mode>strong|subtle)"
+MODE = Part("mode", "strong|subtle")
 
 
-class VaryButton(discord.ui.DynamicItem[discord.ui.Button], template=rf"imagine:vary:{JOB_ID}:{INDEX}:{MODE}"):
+class VaryButton(ActionButton, action="vary", parts=(JOB_ID, INDEX, MODE)):
     def __init__(self, job_id: str, index: int, mode: str, *, label: str | None = None, row: int | None = None) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=label or f"Vary ({mode.title()})",
-                emoji=None if label else "🪄",
-                style=discord.ButtonStyle.secondary,
-                custom_id=custom_id("vary", job_id, index, mode),
-                row=row,
-            )
-        )
+        look = {"label": label} if label else {"label": f"Vary ({mode.title()})", "emoji": "🪄"}
+        super().__init__(job_id, index, mode, row=row, **look)
         self.job_id = job_id
         self.index = index
         self.mode = mode
 
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match, /):
-        return cls(match["job"], int(match["index"]), match["mode"])
-
-    @guarded
-    async def callback(self, interaction: discord.Interaction) -> None:
-        await interaction.client.actions.vary(interaction, self.job_id, self.index, self.mode)
+    async def press(self, actions, interaction: discord.Interaction) -> None:
+        await actions.vary(interaction, self.job_id, self.index, self.mode)

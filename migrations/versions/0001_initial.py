@@ -59,7 +59,7 @@ def upgrade() -> None:
     op.create_table('user_settings',
     sa.Column('user_id', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('defaults', sa.JSON(), nullable=False),
-    sa.Column('others_may_use_buttons', sa.Boolean(), nullable=False),
+    sa.Column('others_may_use_buttons', sa.Boolean(), server_default=sa.true(), nullable=False),
     sa.PrimaryKeyConstraint('user_id')
     )
     op.create_table('images',

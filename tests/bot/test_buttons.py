@@ -11,24 +11,20 @@ from tests.bot.helpers import finished_messages, imagine, job_id_of, reply_to, w
 from tests.discord_emulator import DiscordEmulator
 
 
-async def let_others_press(emu: DiscordEmulator, user, allowed: bool) -> None:
-    command = await emu.send_slash_command("settings", {"others_may_press_my_buttons": allowed}, user=user)
+async def forbid_others_to_press(emu: DiscordEmulator, user) -> None:
+    command = await emu.send_slash_command("settings", {"others_may_press_my_buttons": False}, user=user)
     answer = await reply_to(emu, command, "the settings reply")
-    assert f"Others may press my buttons: {'yes' if allowed else 'no'}" in answer.content
+    assert "Others may press my buttons: no" in answer.content
 
 
-async def test_others_get_v1_and_reroll_under_their_own_name(discord_emulator: DiscordEmulator, bot: ImagineBot) -> None:
+async def test_others_get_v1_and_reroll_under_their_own_name_until_the_owner_forbids_it(
+    discord_emulator: DiscordEmulator, bot: ImagineBot
+) -> None:
     emu = discord_emulator
     bob = emu.make_user("bob")
-    grid = await imagine(emu, "a castle on a hill")
+    grid = await imagine(emu, "a castle on a hill")  # the owner never opened /settings
     job = job_id_of(grid)
 
-    await let_others_press(emu, emu.user, False)
-    refused = await emu.click_button(grid, f"imagine:vary:{job}:1:strong", user=bob)
-    answer = await reply_to(emu, refused, "the refusal")
-    assert answer.ephemeral and "keeps the buttons" in answer.content
-
-    await let_others_press(emu, emu.user, True)
     before = len(finished_messages(emu))
     await emu.click_button(grid, f"imagine:vary:{job}:1:strong", user=bob)
     variations = await wait_for_new_result(emu, before, "the variations")
@@ -40,6 +36,13 @@ async def test_others_get_v1_and_reroll_under_their_own_name(discord_emulator: D
     assert rerolled.content.endswith(f"- <@{bob.id}>")
     assert "a castle on a hill" in rerolled.content
     assert rerolled.attachments[0].data != grid.attachments[0].data
+
+    await forbid_others_to_press(emu, emu.user)
+    bobs_jobs = len(await bot.jobs.recent_jobs(bob.id))
+    refused = await emu.click_button(grid, f"imagine:vary:{job}:1:strong", user=bob)
+    answer = await reply_to(emu, refused, "the refusal")
+    assert answer.ephemeral and f"<@{emu.user.id}> keeps the buttons on their images to themselves" in answer.content
+    assert len(await bot.jobs.recent_jobs(bob.id)) == bobs_jobs
 
 
 async def test_details_show_the_reproduce_command(discord_emulator: DiscordEmulator, bot: ImagineBot) -> None:

@@ -37,3 +37,24 @@ async def test_each_id_is_claimed_by_exactly_one_dynamic_item(button: discord.ui
     match = owners[0].__discord_ui_compiled_template__.fullmatch(button.custom_id)
     rebuilt = await owners[0].from_custom_id(None, button.item, match)
     assert rebuilt.custom_id == button.custom_id
+
+
+def test_custom_ids_keep_the_format_of_buttons_already_posted() -> None:
+    """Old messages keep their ids forever; a changed format would leave their buttons dead."""
+    grid = [item.custom_id for item in grid_view("abcdefghij", 4).children]
+    image = [item.custom_id for item in image_view("abcdefghij", 2, 42).children]
+    assert grid == [
+        *(f"imagine:upscale:abcdefghij:{index}" for index in range(1, 5)),
+        "imagine:reroll:abcdefghij",
+        *(f"imagine:vary:abcdefghij:{index}:strong" for index in range(1, 5)),
+    ]
+    assert image == [
+        "imagine:vary:abcdefghij:2:strong",
+        "imagine:vary:abcdefghij:2:subtle",
+        "imagine:enlarge:abcdefghij:2:subtle",
+        "imagine:enlarge:abcdefghij:2:creative",
+        "imagine:zoom:abcdefghij:2",
+        *(f"imagine:pan:abcdefghij:2:{direction}" for direction in ("left", "right", "up", "down")),
+        "imagine:details:abcdefghij:2",
+        "imagine:delete:42",
+    ]

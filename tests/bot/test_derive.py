@@ -32,7 +32,7 @@ def test_reproducing_a_job_keeps_every_resolved_parameter() -> None:
 
 def test_reroll_changes_only_the_seeds() -> None:
     rerolled = derive.reroll(STORED)
-    assert rerolled.chaos_seed is None
+    assert rerolled.seed != STORED.seed and rerolled.chaos_seed is None
     assert (rerolled.prompt, rerolled.steps, rerolled.width) == ("a lighthouse", 2, 64)
 
 

@@ -103,10 +103,11 @@ async def test_history_settings_and_message_links(job_settings: JobSettings) -> 
     stored = await service.get_job(root.public_id)
     assert (stored.channel_id, stored.message_id, stored.guild_id) == (2**62, 2**63 - 1, 9)
 
-    assert (await service.user_settings(5)).others_may_use_buttons is False
-    await service.set_user_settings(5, defaults={"aspect": "16:9"})
-    updated = await service.set_user_settings(5, others_may_use_buttons=True)
-    assert updated.defaults == {"aspect": "16:9"} and updated.others_may_use_buttons
+    assert (await service.user_settings(5)).others_may_use_buttons is True
+    first = await service.set_user_settings(5, defaults={"aspect": "16:9"})
+    assert first.others_may_use_buttons is True
+    updated = await service.set_user_settings(5, others_may_use_buttons=False)
+    assert updated.defaults == {"aspect": "16:9"} and updated.others_may_use_buttons is False
     assert await service.user_settings(5) == updated
 
     config = await service.set_guild_config(9, allowed_channel_ids=[2**62], banned_words=["gore"], admin_role_id=4)
