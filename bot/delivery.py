@@ -208,4 +208,4 @@ def finished_message(job: JobView, grid_path: Path, image_paths: tuple[Path, ...
     except UploadTooLarge as error:
         content = messages.job_content(job.request, job.user_id, f"done, but {error}")
         return JobMessage(content, layout=layout, final=True)
-    return JobMessage(messages.job_content(job.request, job.user_id), upload, layout, final=True)
+    return JobMessage(messages.job_content(job.request, job.user_id, notes=job.request.warnings), upload, layout, final=True)

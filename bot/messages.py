@@ -15,6 +15,7 @@ from engine.flags import format_flags
 from engine.request import GenerationRequest, Operation
 
 MAX_CONTENT = 2000
+MAX_NOTES = 500
 MARKDOWN_CHARACTERS = re.compile(r"([\\*_~|`<>#\[\]])")
 ELLIPSIS = "…"
 
@@ -55,11 +56,17 @@ def action_label(request: GenerationRequest, user_id: int) -> str:
             return mention
 
 
-def job_content(request: GenerationRequest, user_id: int, status: str = "") -> str:
-    """The message text of a job; `status` is shown in parentheses and omitted once the job is done."""
+def job_content(request: GenerationRequest, user_id: int, status: str = "", *, notes: tuple[str, ...] = ()) -> str:
+    """The message text of a job; `status` is shown in parentheses and omitted once the job is done.
+
+    `notes` are the request's warnings (an ignored flag, a prompt cut at the model's token window):
+    the finished message shows them, because the engine only knows some of them once the job runs.
+    """
     suffix = f" - {action_label(request, user_id)}"
     if status:
         suffix += f" ({shorten(status, 300)})"
+    if notes:
+        suffix += shorten("".join(f"\n⚠️ {_escape(note)}" for note in notes), MAX_NOTES)
     return _caption(request, suffix)
 
 

@@ -51,3 +51,16 @@ async def test_u1_sends_tile_one_of_the_grid(discord_emulator: DiscordEmulator, 
     assert f"Image #1 <@{emu.user.id}>" in reply.content
     assert len(reply.custom_ids()) == 11
     assert len(finished_messages(emu)) == 1  # the tile is the interaction's reply, not a new job
+
+
+async def test_a_prompt_longer_than_the_token_window_says_what_was_ignored(
+    discord_emulator: DiscordEmulator, bot: ImagineBot
+) -> None:
+    emu = discord_emulator
+    words = " ".join(f"word{number}" for number in range(60))
+    await emu.send_slash_command("imagine", {"prompt": f"{words} --seed 3"})
+    grid_message = await wait_for_new_result(emu, 0, "the finished grid")
+
+    assert "⚠️ Your prompt is" in grid_message.content
+    assert "the end was ignored" in grid_message.content and "word59" in grid_message.content
+    assert len(grid_message.content) <= 2000
