@@ -18,29 +18,21 @@ from bench.levers import PipelineOptions
 from bench.peak import synchronize
 from bench.workload import JobTiming, RunMeasurement
 from engine.request import GenerationRequest
+from engine.speedups import apply_speedups
 
 
 def build_pipeline(folder: Path, options: PipelineOptions, device: torch.device) -> DiffusionPipeline:
-    """Load the model folder as the docs show (`from_pretrained(..., dtype=...).to(device)`), then apply `options`."""
+    """Load the model folder as the docs show (`from_pretrained(..., dtype=...).to(device)`), then apply `options`;
+    the speed levers go through the engine's own `apply_speedups`."""
     pipe = DiffusionPipeline.from_pretrained(folder, dtype=options.torch_dtype(device)).to(device)
     pipe.set_progress_bar_config(disable=True)
     if options.vae == "tiny":
         tiny = AutoencoderTiny()
         scale_init(tiny, 0.5, torch.Generator().manual_seed(1))
         pipe.vae = tiny.eval().requires_grad_(False).to(device, pipe.unet.dtype)
-    elif options.vae == "tiled":
-        pipe.vae.enable_tiling()
     if options.vae_dtype:
         pipe.vae.to(getattr(torch, options.vae_dtype))
-    if options.fuse_qkv:
-        pipe.fuse_qkv_projections()
-    if options.channels_last:
-        pipe.unet.to(memory_format=torch.channels_last)
-        pipe.vae.to(memory_format=torch.channels_last)
-    if options.compile_mode:
-        pipe.unet.compile(mode=options.compile_mode, fullgraph=True)
-        pipe.vae.decoder.compile(mode=options.compile_mode, fullgraph=True)
-    return pipe
+    return apply_speedups(pipe, options.speedups)
 
 
 def decode(pipe: DiffusionPipeline, latents: torch.Tensor) -> list:

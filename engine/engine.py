@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from engine.request import GenerationRequest, Operation
 from engine.samplers import DEFAULT_SAMPLER, UnknownSamplerError, normalize_sampler
 from engine.settings import EngineSettings
 from engine.sizing import fit_size
+from engine.speedups import Speedups
 from engine.results import GenerationCancelled, GenerationResult, Progress, RequestError
 from engine.tiling import seamless
 
@@ -34,6 +36,7 @@ ModelNotFoundError = loading.ModelNotFoundError
 ProgressCallback = Callable[[Progress], None]
 __all__ = ["Engine", "GenerationCancelled", "GenerationResult", "ModelNotFoundError", "Progress", "RequestError"]
 DROPPED_TEXT_SHOWN = 60
+WARM_UP_STEPS = 2
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class Engine:
     def __init__(self, settings: EngineSettings | None = None, device: str | None = None):
         self.settings = settings or EngineSettings()
         self.device, self.dtype = loading.choose_device(device or self.settings.engine_device, self.settings.engine_dtype)
+        self.speedups = Speedups.from_settings(self.settings)
         self._loaded: LoadedModel | None = None
         self._upscaler = None
         self._lock = threading.RLock()
@@ -65,8 +69,31 @@ class Engine:
             if self._loaded is None or self._loaded.name != label:
                 self._loaded = None
                 location = source or str(default_model_folder(self.settings.data_dir))
-                self._loaded = LoadedModel(label, loading.load_text_to_image(location, self.device, self.dtype))
+                pipe = loading.load_text_to_image(location, self.device, self.dtype, self.speedups)
+                self._loaded = LoadedModel(label, pipe)
             return self._loaded
+
+    def warm_up(self, batch_sizes: Iterable[int] = (4,), aspects: Iterable[tuple[int, int]] = ((1, 1),)) -> float:
+        """Compile now for every (aspect, batch size) pair, so compilation never lands on a user's job.
+
+        Runs one short imagine per pair, sized by `resolve` exactly as a job with that `--ar` is, with
+        the default model, guidance and sampler (guidance decides whether classifier-free guidance
+        doubles the UNet batch). With ENGINE_COMPILE=off it returns at once: eager runs have nothing to
+        prepare. CUDA graphs (reduce-overhead) are recorded on a shape's second call, so that mode runs
+        each pair twice. Returns the seconds spent.
+        """
+        if self.speedups.compile_mode is None:
+            return 0.0
+        start = time.perf_counter()
+        calls = 2 if self.speedups.compile_mode == "reduce-overhead" else 1
+        for aspect in aspects:
+            for batch_size in batch_sizes:
+                # A replay runs exactly `batch_size` images in one UNet batch, beyond a job's 16-image cap too.
+                request = GenerationRequest(prompt="warm-up", aspect=aspect, steps=WARM_UP_STEPS, seed=0, count=1,
+                                            replay_batch=batch_size, replay_slot=0)
+                for _ in range(calls):
+                    self.run(request)
+        return time.perf_counter() - start
 
     def resolve(self, request: GenerationRequest) -> GenerationRequest:
         """Fill size, steps, guidance, sampler, strength and chaos seed; warn about truncated prompts."""
@@ -256,6 +283,7 @@ class Engine:
             "versions": {"torch": torch.__version__, "diffusers": diffusers.__version__,
                          "transformers": transformers.__version__},
             "batch_size": batch_size,
+            "speedups": self.speedups.as_dict(),
         }
 
 

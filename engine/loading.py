@@ -20,6 +20,8 @@ from diffusers import (
     StableDiffusionXLPipeline,
 )
 
+from engine.speedups import Speedups, apply_speedups
+
 CHECKPOINT_SUFFIXES = (".safetensors", ".ckpt")
 # A key only SDXL checkpoints have (its second text encoder); picks the pipeline class for single files.
 SDXL_CHECKPOINT_KEY = "conditioner.embedders.1.model.transformer.resblocks.9.mlp.c_proj.bias"
@@ -65,9 +67,13 @@ def looks_like_path(model_id: str) -> bool:
     )
 
 
-def load_text_to_image(model_id: str, device: torch.device, dtype: torch.dtype) -> DiffusionPipeline:
-    """Load `model_id` onto `device`; raise ModelNotFoundError with one actionable message."""
-    return _load(model_id, device, dtype, AutoPipelineForText2Image, allow_single_file=True)
+def load_text_to_image(model_id: str, device: torch.device, dtype: torch.dtype,
+                       speedups: Speedups = Speedups()) -> DiffusionPipeline:
+    """Load `model_id` onto `device` with `speedups` applied; raise ModelNotFoundError with one actionable message.
+
+    The derived pipelines (`image_to_image`, `inpainting`) share its modules and so its speedups."""
+    pipe = _load(model_id, device, dtype, AutoPipelineForText2Image, allow_single_file=True)
+    return apply_speedups(pipe, speedups)
 
 
 def load_upscaler(model_id: str, device: torch.device, dtype: torch.dtype) -> DiffusionPipeline:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+CompileSetting = Literal["off", "default", "max-autotune-no-cudagraphs", "reduce-overhead"]
 
 
 class EngineSettings(BaseSettings):
@@ -22,3 +25,11 @@ class EngineSettings(BaseSettings):
     default_sampler: str | None = None
     """None uses `engine.samplers.DEFAULT_SAMPLER`."""
     data_dir: Path = Path("data")
+
+    # Speed settings (engine/speedups.py). All off until the GPU benchmark says which pay off
+    # (docs/performance.md); each keeps images within the tolerance stated in docs/engine.md.
+    engine_channels_last: bool = False
+    engine_fuse_qkv: bool = False
+    engine_compile: CompileSetting = "off"
+    """torch.compile mode for the UNet and VAE decoder; compiles at worker start (`Engine.warm_up`)."""
+    engine_vae_tiling: bool = False
