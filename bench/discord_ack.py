@@ -10,11 +10,13 @@ the measurement reports why it was skipped.
 from __future__ import annotations
 
 import asyncio
+import functools
 import tempfile
 import time
 from pathlib import Path
 
 from bench.workload import percentiles
+from engine.engine import Engine
 
 ACK_TIMEOUT = 120.0  # a ceiling so a broken bot ends the run; no figure depends on it
 DISCORD_ACK_DEADLINE_S = 3.0
@@ -50,7 +52,7 @@ async def imagine_ack_latency(engine, *, users: int = 50, prompt: str = "a light
             jobs = JobService(
                 JobSettings(_env_file=None, database_url=f"sqlite:///{data_dir / 'bench.db'}", data_dir=data_dir,
                             engine_devices=(str(engine.device),), max_queue_length=users + 1, stop_timeout=0),
-                engine_factory=lambda device: engine,
+                engine_factory=functools.partial(Engine, engine.settings),
             )
             settings = BotSettings(_env_file=None, discord_token=emu.bot_token, guild_ids=[emu.guild.id],
                                    data_dir=data_dir, channel_upload_limit=emu.attachment_size_limit)
@@ -68,6 +70,9 @@ async def imagine_ack_latency(engine, *, users: int = 50, prompt: str = "a light
                     return acknowledged, time.perf_counter() - start
 
                 await fire(emu.user)
+                # The engine process starts with the service; the burst measures a warm bot, not torch's import.
+                await emu.wait_for(lambda: any(message.attachments for message in emu.messages_in()),
+                                   timeout=ACK_TIMEOUT, what="the warm-up job's grid")
                 people = [emu.make_user(f"user{number}") for number in range(users)]
                 latencies = await asyncio.gather(*(fire(person) for person in people))
         finally:

@@ -2,19 +2,22 @@
 
 Every simulated user submits at once (as a busy channel would) and follows its job's event
 stream like the bot does; a job's latency runs from the burst to its Finished event, and to
-its first ProgressEvent carrying a preview. The engine is the one the direct runs used, already
-warm, so the difference to the direct run is the queue's own cost: DB commits, PNG encoding
-of previews and results, event delivery.
+its first ProgressEvent carrying a preview. The queue's engine process builds an engine with the
+same settings as the direct runs and is warmed by one job before the burst, so the difference to
+the direct run is the queue's own cost: DB commits, PNG encoding of previews and results, event
+delivery, the hop between processes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import tempfile
 import time
 from pathlib import Path
 
 from bench.workload import JobTiming, RunMeasurement
+from engine.engine import Engine
 from engine.request import GenerationRequest
 from jobs import Failed, Finished, JobKind, JobService, JobSettings, ProgressEvent
 
@@ -38,7 +41,7 @@ async def _follow(service: JobService, user_id: int, request: GenerationRequest,
 
 async def run_through_queue(engine, jobs: list[tuple[int, GenerationRequest]], *, max_batch_images: int,
                             name: str = "queue") -> RunMeasurement:
-    """All users submit at t=0 to a fresh JobService whose only worker drives `engine`."""
+    """All users submit at t=0 to a fresh JobService whose one engine process is built like `engine`."""
     with tempfile.TemporaryDirectory(prefix="bench-queue-") as folder:
         data_dir = Path(folder)
         settings = JobSettings(
@@ -46,7 +49,7 @@ async def run_through_queue(engine, jobs: list[tuple[int, GenerationRequest]], *
             engine_devices=(str(engine.device),), max_batch_images=max_batch_images,
             max_queued_per_user=len(jobs), max_running_per_user=len(jobs), max_queue_length=len(jobs) + 1,
         )
-        service = JobService(settings, engine_factory=lambda device: engine)
+        service = JobService(settings, engine_factory=functools.partial(Engine, engine.settings))
         await service.start()
         try:
             warm_user, warm_request = jobs[0]

@@ -1,7 +1,7 @@
 """What happens to a job, as a stream of events, and the hub that hands them to asyncio subscribers.
 
-Worker threads publish; each subscriber is an asyncio.Queue fed through its own loop's
-call_soon_threadsafe, so GPU threads never touch the event loop directly.
+The processor's feeding threads and the database thread publish; each subscriber is an asyncio.Queue
+fed through its own loop's call_soon_threadsafe, so those threads never touch the event loop directly.
 """
 
 from __future__ import annotations
@@ -89,6 +89,10 @@ class EventHub:
                 subscribers.remove(subscription)
             if not subscribers:
                 self._subscriptions.pop(public_id, None)
+
+    def has_subscribers(self, public_id: str) -> bool:
+        with self._lock:
+            return bool(self._subscriptions.get(public_id))
 
     def publish(self, public_id: str, event: JobEvent) -> None:
         with self._lock:

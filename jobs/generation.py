@@ -1,4 +1,4 @@
-"""Running one claimed group of jobs on an engine: batching, splitting on failure, saving the images.
+"""Running one group of jobs on an engine, inside the engine process: batching, splitting on failure, saving.
 
 A group is one job, or several compatible imagine jobs that share a UNet batch; the engine reports
 each image's batch size and slot, which the history keeps so any image can be replayed exactly. When a batch fails
@@ -12,18 +12,18 @@ import functools
 import hashlib
 import io
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from engine.request import GenerationRequest
+from engine.results import GenerationCancelled
 from jobs.queue import FinishedImage
 
 log = logging.getLogger(__name__)
 
-# Recognised by class name so that `jobs` never has to import torch.
+# Recognised by class name so that the bot's process never has to import torch.
 OUT_OF_MEMORY_ERRORS = frozenset({"OutOfMemoryError"})
 
 
@@ -48,18 +48,16 @@ def user_message(error: BaseException) -> str:
     return f"Generating this image failed: {detail}"
 
 
-def generate(engine: Any, group: Sequence[ClaimedJob], *, cancel: threading.Event,
+def generate(engine: Any, group: Sequence[ClaimedJob], *, cancel: Any, preview: bool,
              on_progress: Callable[[str, Any], None]) -> dict[str, Any]:
     """Each job's GenerationResult, or the exception that failed it. Cancellation ends the whole group."""
-    from engine.engine import GenerationCancelled
-
     callbacks = [functools.partial(on_progress, job.public_id) for job in group]
     try:
         if len(group) == 1:
-            results = [engine.run(group[0].request, on_progress=callbacks[0], cancel=cancel, preview=True)]
+            results = [engine.run(group[0].request, on_progress=callbacks[0], cancel=cancel, preview=preview)]
         else:
             results = engine.run_batch([job.request for job in group], on_progress=callbacks, cancel=cancel,
-                                       preview=True)
+                                       preview=preview)
     except GenerationCancelled:
         raise
     except Exception as error:
@@ -68,8 +66,8 @@ def generate(engine: Any, group: Sequence[ClaimedJob], *, cancel: threading.Even
             return {group[0].public_id: error}
         log.warning("batch of %d jobs failed (%s: %s); running it in halves", len(group), type(error).__name__, error)
         half = len(group) // 2
-        return {**generate(engine, group[:half], cancel=cancel, on_progress=on_progress),
-                **generate(engine, group[half:], cancel=cancel, on_progress=on_progress)}
+        options = {"cancel": cancel, "preview": preview, "on_progress": on_progress}
+        return {**generate(engine, group[:half], **options), **generate(engine, group[half:], **options)}
     return {job.public_id: result for job, result in zip(group, results, strict=True)}
 
 

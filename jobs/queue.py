@@ -38,10 +38,7 @@ class WaitingJob:
     user_id: int
     kind: JobKind
     parameters: dict[str, Any]
-
-    @property
-    def request(self) -> GenerationRequest:
-        return GenerationRequest.model_validate(self.parameters)
+    """The request as stored (not resolved: only the engine process can resolve it)."""
 
 
 @dataclass(frozen=True)
@@ -81,17 +78,15 @@ class JobQueue(ABC):
         """All queued jobs in the order they will be served."""
 
     @abstractmethod
-    def claimable(self) -> list[WaitingJob]:
-        """Queued jobs in serving order, leaving out those whose user already runs their maximum."""
+    def claim_next(self, *, device: str, batch_id: str, max_batch_images: int) -> list[WaitingJob]:
+        """In one transaction: take the next job in serving order (within its user's running cap), add the
+        compatible waiting imagine jobs that fit in the same UNet batch, and mark them all running."""
 
     @abstractmethod
-    def claim(self, requests: Sequence[tuple[str, GenerationRequest]], *, device: str, batch_id: str) -> list[str]:
-        """Mark still-queued jobs running with their resolved requests; returns the ids actually claimed."""
-
-    @abstractmethod
-    def finish(self, public_id: str, *, grid_path: str, images: Sequence[FinishedImage], model: str | None,
-               batch_images: int) -> bool:
-        """Record the images and success in one transaction; False if the job was no longer running."""
+    def finish(self, public_id: str, *, parameters: dict[str, Any], grid_path: str, images: Sequence[FinishedImage],
+               model: str | None, batch_images: int) -> bool:
+        """Record the resolved request, the images and success in one transaction; False if the job was no
+        longer running."""
 
     @abstractmethod
     def fail(self, public_id: str, message: str) -> bool:

@@ -1,22 +1,30 @@
 """`JobService`: the one facade the bot uses for the queue and the history; every method is async.
 
-Database work runs in a thread (asyncio.to_thread) and GPU work in the processor's worker threads,
-so the event loop only ever waits on awaits.
+Database work runs on the service's own database threads and generation in one engine process per
+device, so the event loop only ever waits on awaits: an interaction is acknowledged at once however
+busy the queue is. With SQLite, one database thread: its single writer then never sleeps waiting for
+its own lock, which 50 threads submitting at once would.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import threading
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
+
+from sqlalchemy.engine import make_url
 
 from engine.request import GenerationRequest
 from engine.settings import EngineSettings
 from jobs.database import make_engine, make_session_factory, upgrade_to_head
 from jobs.events import (TERMINAL_EVENTS, Accepted, Cancelled, EventHub, Failed, Finished, JobEvent,
-                         ProgressEvent, Started)
+                         PositionChanged, ProgressEvent, Started)
 from jobs.history import History
 from jobs.models import JobKind, JobStatus
 from jobs.processor import Processor, default_engine_factory
@@ -24,6 +32,10 @@ from jobs.queue import NewJob
 from jobs.settings import JobSettings
 from jobs.sql_queue import SqlJobQueue
 from jobs.views import GuildConfigView, ImageView, JobView, QueueStats, UserSettingsView
+
+
+# Database threads for a server database, which takes concurrent writers.
+POSTGRES_THREADS = 8
 
 
 class UnknownJob(LookupError):
@@ -47,22 +59,31 @@ class JobService:
         self._engine_factory = engine_factory
         self._processor: Processor | None = None
         self._started_at = time.monotonic()
+        sqlite = make_url(self.settings.sqlalchemy_url).get_backend_name() == "sqlite"
+        self._database = ThreadPoolExecutor(max_workers=1 if sqlite else POSTGRES_THREADS,
+                                            thread_name_prefix="jobs-database")
+        self._positions = _PositionsPublisher(self)
+
+    async def _run(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run database work on the service's database threads."""
+        call = functools.partial(function, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._database, call)
 
     # lifecycle
 
     async def start(self) -> None:
         """Bring the schema to head, pick up jobs a previous run left behind, start the workers."""
-        await asyncio.to_thread(upgrade_to_head, self.settings.sqlalchemy_url)
+        await self._run(upgrade_to_head, self.settings.sqlalchemy_url)
         self._started_at = time.monotonic()
         if not self._process_jobs:
             return
-        recovery = await asyncio.to_thread(self.queue.recover, self.settings.max_attempts)
+        recovery = await self._run(self.queue.recover, self.settings.max_attempts)
         for public_id, message in recovery.failed:
             self._hub.publish(public_id, Failed(message))
         devices = self._devices or tuple(await asyncio.to_thread(self.settings.devices))
         self._processor = Processor(self.queue, self.settings, _Listener(self), devices=devices,
                                     engine_factory=self._engine_factory)
-        self._processor.start()
+        await asyncio.to_thread(self._processor.start)
 
     async def stop(self) -> None:
         """Graceful: no new work, running generations finish (or go back to the queue after STOP_TIMEOUT)."""
@@ -79,29 +100,34 @@ class JobService:
         """Committed to the database before it returns; raises QueueFull (message for the user) at a cap."""
         new = NewJob(request=request, kind=JobKind(kind), user_id=user_id, raw_prompt=raw_prompt, guild_id=guild_id,
                      channel_id=channel_id, parent_public_id=parent_job, parent_index=parent_index)
-        view = await asyncio.to_thread(self.queue.submit, new)
+        view = await self._run(self.queue.submit, new)
         if self._processor is not None:
             self._processor.wake()
-        await asyncio.to_thread(self._publish_positions)
+        self._positions.changed()
         return view
 
     async def events(self, public_id: str) -> AsyncIterator[JobEvent]:
         """The job's state now (Accepted, Started or its end), then every change until it ends."""
         subscription = self._hub.subscribe(public_id)
         try:
-            current = await asyncio.to_thread(self._current_event, public_id)
+            current = await self._run(self._current_event, public_id)
             if current is None:
                 raise UnknownJob(f"there is no job {public_id!r}")
             yield current
             if isinstance(current, TERMINAL_EVENTS):
                 return
             started = isinstance(current, Started)
+            position = current.position if isinstance(current, Accepted) else None
             while True:
                 event = await subscription.queue.get()
-                if isinstance(event, Started) and started:  # already reported by the snapshot above
-                    continue
-                if not isinstance(event, ProgressEvent):  # a PositionChanged after Started: back in line
-                    started = isinstance(event, Started)
+                if isinstance(event, Started):
+                    if started:  # already reported by the snapshot above
+                        continue
+                    started, position = True, None
+                elif isinstance(event, PositionChanged):  # after Started: back in line
+                    if event.position == position:  # computed before the snapshot, which already told it
+                        continue
+                    started, position = False, event.position
                 yield event
                 if isinstance(event, TERMINAL_EVENTS):
                     return
@@ -113,15 +139,14 @@ class JobService:
         job = await self.get_job(public_id)
         if job is None or job.user_id != user_id or job.is_finished:
             return False
-        if await asyncio.to_thread(self.queue.cancel_queued, public_id):
+        if await self._run(self.queue.cancel_queued, public_id):
             self._hub.publish(public_id, Cancelled())
-            await asyncio.to_thread(self._publish_positions)
+            self._positions.changed()
             return True
         return self._processor is not None and self._processor.request_cancel(public_id)
 
     async def stats(self) -> QueueStats:
-        waiting, pending = await asyncio.gather(asyncio.to_thread(self.queue.waiting),
-                                                asyncio.to_thread(self.history.pending_jobs))
+        waiting, pending = await asyncio.gather(self._run(self.queue.waiting), self._run(self.history.pending_jobs))
         positions: dict[int, list[int]] = defaultdict(list)
         for place, job in enumerate(waiting, start=1):
             positions[job.user_id].append(place)
@@ -136,39 +161,39 @@ class JobService:
     # the history
 
     async def get_job(self, public_id: str) -> JobView | None:
-        return await asyncio.to_thread(self.history.get_job, public_id)
+        return await self._run(self.history.get_job, public_id)
 
     async def recent_jobs(self, user_id: int, limit: int = 10) -> list[JobView]:
-        return await asyncio.to_thread(self.history.recent_jobs, user_id, limit)
+        return await self._run(self.history.recent_jobs, user_id, limit)
 
     async def image(self, public_id: str, index: int) -> ImageView | None:
         """Image `index` (1-based, as on the U buttons) of a finished job."""
-        return await asyncio.to_thread(self.history.image, public_id, index)
+        return await self._run(self.history.image, public_id, index)
 
     async def parent_chain(self, public_id: str) -> list[JobView]:
-        return await asyncio.to_thread(self.history.parent_chain, public_id)
+        return await self._run(self.history.parent_chain, public_id)
 
     async def pending_jobs(self) -> list[JobView]:
         """Queued and running jobs, oldest first, so the bot can re-attach to their messages after a restart."""
-        return await asyncio.to_thread(self.history.pending_jobs)
+        return await self._run(self.history.pending_jobs)
 
     async def attach_message(self, public_id: str, channel_id: int, message_id: int) -> bool:
-        return await asyncio.to_thread(self.history.attach_message, public_id, channel_id, message_id)
+        return await self._run(self.history.attach_message, public_id, channel_id, message_id)
 
     async def user_settings(self, user_id: int) -> UserSettingsView:
-        return await asyncio.to_thread(self.history.user_settings, user_id)
+        return await self._run(self.history.user_settings, user_id)
 
     async def set_user_settings(self, user_id: int, *, defaults: dict[str, Any] | None = None,
                                 others_may_use_buttons: bool | None = None) -> UserSettingsView:
-        return await asyncio.to_thread(self.history.set_user_settings, user_id, defaults=defaults,
+        return await self._run(self.history.set_user_settings, user_id, defaults=defaults,
                                        others_may_use_buttons=others_may_use_buttons)
 
     async def guild_config(self, guild_id: int) -> GuildConfigView:
-        return await asyncio.to_thread(self.history.guild_config, guild_id)
+        return await self._run(self.history.guild_config, guild_id)
 
     async def set_guild_config(self, guild_id: int, **changes: Any) -> GuildConfigView:
         """Keyword arguments as in `History.set_guild_config`."""
-        return await asyncio.to_thread(self.history.set_guild_config, guild_id, **changes)
+        return await self._run(self.history.set_guild_config, guild_id, **changes)
 
     # internals, also called from worker threads
 
@@ -187,8 +212,36 @@ class JobService:
                 return Failed(job.error or "This job failed.")
         return Cancelled()
 
-    def _publish_positions(self) -> None:
-        self._hub.publish_positions(self.queue.positions())
+
+
+class _PositionsPublisher:
+    """Recomputes every queued job's place in line after a change, off the event loop, and coalesces:
+    changes that arrive while it runs (fifty users submitting at once) cost one more pass, not fifty."""
+
+    def __init__(self, service: JobService) -> None:
+        self._service = service
+        self._lock = threading.Lock()
+        self._running = False
+        self._again = False
+
+    def changed(self) -> None:
+        with self._lock:
+            if self._running:
+                self._again = True
+                return
+            self._running = True
+        self._service._database.submit(self._publish)
+
+    def _publish(self) -> None:
+        while True:
+            try:
+                self._service._hub.publish_positions(self._service.queue.positions())
+            finally:
+                with self._lock:
+                    if not self._again:
+                        self._running = False
+                        return
+                    self._again = False
 
 
 class _Listener:
@@ -197,6 +250,7 @@ class _Listener:
     def __init__(self, service: JobService) -> None:
         self._service = service
         self._hub = service._hub
+        self._data_dir: Path = service.settings.data_dir
 
     def started(self, public_ids: Sequence[str], device: str) -> None:
         for public_id in public_ids:
@@ -205,8 +259,9 @@ class _Listener:
     def progress(self, public_id: str, fraction: float, preview: bytes | None) -> None:
         self._hub.publish(public_id, ProgressEvent(fraction, preview))
 
-    def finished(self, public_id: str) -> None:
-        self._hub.publish(public_id, self._service._current_event(public_id))
+    def finished(self, public_id: str, grid_path: str, image_paths: Sequence[str]) -> None:
+        self._hub.publish(public_id, Finished(self._data_dir / grid_path,
+                                              tuple(self._data_dir / path for path in image_paths)))
 
     def failed(self, public_id: str, message: str) -> None:
         self._hub.publish(public_id, Failed(message))
@@ -215,4 +270,7 @@ class _Listener:
         self._hub.publish(public_id, Cancelled())
 
     def queue_changed(self) -> None:
-        self._service._publish_positions()
+        self._service._positions.changed()
+
+    def wants_preview(self, public_ids: Sequence[str]) -> bool:
+        return any(self._hub.has_subscribers(public_id) for public_id in public_ids)

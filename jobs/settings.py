@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+COUNT_CUDA_DEVICES = "import torch; print(torch.cuda.device_count())"
 
 
 class JobSettings(BaseSettings):
@@ -24,6 +28,9 @@ class JobSettings(BaseSettings):
     max_batch_images: int = Field(default=16, ge=1)
     engine_devices: Annotated[tuple[str, ...], NoDecode] = ()
     """Comma list such as `cuda:0,cuda:1`; empty means every visible CUDA GPU, else the CPU."""
+    preview_interval: float = Field(default=1.0, ge=0)
+    """Seconds between two preview PNGs of one job (its first step always sends one). The bot edits a message
+    at most every 2 s, and every preview encoded is time the engine process is not driving the device."""
     stop_timeout: float = Field(default=120.0, ge=0)
     """Seconds a graceful stop waits for running generations before putting them back in the queue."""
 
@@ -43,10 +50,11 @@ class JobSettings(BaseSettings):
         return self.data_dir / "images"
 
     def devices(self) -> list[str]:
-        """The configured devices, or one per visible CUDA GPU; imports torch only when asked."""
+        """The configured devices, or one per visible CUDA GPU. Counting GPUs needs torch, which the bot's
+        process never imports, so a short-lived interpreter counts them."""
         if self.engine_devices:
             return list(self.engine_devices)
-        import torch
-
-        count = torch.cuda.device_count()
+        counted = subprocess.run([sys.executable, "-c", COUNT_CUDA_DEVICES], capture_output=True, text=True,
+                                 check=True)
+        count = int(counted.stdout.strip())
         return [f"cuda:{index}" for index in range(count)] or ["cpu"]

@@ -10,22 +10,23 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.request import GenerationRequest
-from jobs.models import Image, Job, JobStatus, new_public_id, utcnow
+from jobs.batching import pick_group
+from jobs.models import Image, Job, JobKind, JobStatus, new_public_id, utcnow
 from jobs.queue import (FinishedImage, JobQueue, NewJob, QueueFull, Recovery, UnknownParent, WaitingJob,
                         interrupted_message)
 from jobs.settings import JobSettings
 from jobs.views import JobView
 
 
-def serving_order(queued: Sequence[Job], last_served: dict[int, datetime | None],
-                  allowance: dict[int, int] | None = None) -> list[Job]:
+def serving_order(queued: Sequence[Row], last_served: dict[int, datetime | None],
+                  allowance: dict[int, int] | None = None) -> list[Row]:
     """Round-robin over users ordered by when they were last served; `allowance` caps jobs per user."""
-    by_user: dict[int, list[Job]] = defaultdict(list)
+    by_user: dict[int, list[Row]] = defaultdict(list)
     for job in sorted(queued, key=lambda job: job.id):
         if allowance is None or len(by_user[job.user_id]) < allowance.get(job.user_id, 0):
             by_user[job.user_id].append(job)
@@ -80,8 +81,12 @@ class SqlJobQueue(JobQueue):
                 f"The queue is full right now ({total} jobs waiting). Please try again in a few minutes."
             )
 
-    def _queued_and_served(self, session: Session) -> tuple[list[Job], dict[int, datetime | None]]:
-        queued = list(session.scalars(select(Job).where(Job.status == JobStatus.QUEUED).order_by(Job.id)))
+    def _queued_and_served(self, session: Session) -> tuple[list[Row], dict[int, datetime | None]]:
+        """The queued jobs (only the columns serving needs) and when each of their users last had a job start."""
+        queued = list(session.execute(
+            select(Job.id, Job.public_id, Job.user_id, Job.kind, Job.parameters)
+            .where(Job.status == JobStatus.QUEUED).order_by(Job.id)
+        ))
         users = {job.user_id for job in queued}
         served = dict(session.execute(
             select(Job.user_id, func.max(Job.started_at)).where(Job.user_id.in_(users)).group_by(Job.user_id)
@@ -89,41 +94,36 @@ class SqlJobQueue(JobQueue):
         return queued, served
 
     @staticmethod
-    def _waiting(jobs: Sequence[Job]) -> list[WaitingJob]:
-        return [WaitingJob(job.public_id, job.user_id, job.kind, dict(job.parameters)) for job in jobs]
+    def _waiting(jobs: Sequence[Row]) -> list[WaitingJob]:
+        return [WaitingJob(job.public_id, job.user_id, JobKind(job.kind), dict(job.parameters)) for job in jobs]
 
     def waiting(self) -> list[WaitingJob]:
         with self._sessions.begin() as session:
             queued, served = self._queued_and_served(session)
             return self._waiting(serving_order(queued, served))
 
-    def claimable(self) -> list[WaitingJob]:
+    def claim_next(self, *, device: str, batch_id: str, max_batch_images: int) -> list[WaitingJob]:
         with self._sessions.begin() as session:
             queued, served = self._queued_and_served(session)
+            if not queued:
+                return []
             running = dict(session.execute(
                 select(Job.user_id, func.count()).where(Job.status == JobStatus.RUNNING).group_by(Job.user_id)
             ).all())
             limit = self._settings.max_running_per_user
             allowance = {job.user_id: limit - running.get(job.user_id, 0) for job in queued}
-            return self._waiting(serving_order(queued, served, allowance))
-
-    def claim(self, requests: Sequence[tuple[str, GenerationRequest]], *, device: str, batch_id: str) -> list[str]:
-        claimed = []
-        now = utcnow()
-        with self._sessions.begin() as session:
-            for public_id, request in requests:
-                result = session.execute(
-                    update(Job).where(Job.public_id == public_id, Job.status == JobStatus.QUEUED).values(
-                        status=JobStatus.RUNNING, parameters=request.model_dump(mode="json"), model=request.model,
-                        started_at=now, attempts=Job.attempts + 1, device=device, batch_id=batch_id, error=None,
+            group = pick_group(self._waiting(serving_order(queued, served, allowance)), max_batch_images)
+            if group:
+                session.execute(
+                    update(Job).where(Job.public_id.in_([job.public_id for job in group])).values(
+                        status=JobStatus.RUNNING, started_at=utcnow(), attempts=Job.attempts + 1, device=device,
+                        batch_id=batch_id, error=None,
                     )
                 )
-                if result.rowcount:
-                    claimed.append(public_id)
-        return claimed
+            return group
 
-    def finish(self, public_id: str, *, grid_path: str, images: Sequence[FinishedImage], model: str | None,
-               batch_images: int) -> bool:
+    def finish(self, public_id: str, *, parameters: dict[str, Any], grid_path: str, images: Sequence[FinishedImage],
+               model: str | None, batch_images: int) -> bool:
         with self._sessions.begin() as session:
             job = session.scalar(
                 select(Job).where(Job.public_id == public_id, Job.status == JobStatus.RUNNING).with_for_update()
@@ -132,10 +132,10 @@ class SqlJobQueue(JobQueue):
                 return False
             job.status = JobStatus.SUCCEEDED
             job.finished_at = utcnow()
+            job.parameters = parameters
             job.grid_path = grid_path
             job.batch_images = batch_images
-            if model is not None:
-                job.model = model
+            job.model = model or parameters.get("model")
             session.add_all(Image(job=job, **vars(image)) for image in images)
         return True
 

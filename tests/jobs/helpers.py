@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import threading
+import functools
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from engine.engine import Engine
 from engine.request import GenerationRequest
-from jobs import JobService, JobSettings, Started
+from jobs import JobService, JobSettings, ProgressEvent, Started
 from jobs.events import TERMINAL_EVENTS, JobEvent
 
 # A generous ceiling so a broken test fails instead of hanging; no assertion depends on it.
@@ -20,8 +22,13 @@ def tiny_request(prompt: str = "a red fox", *, seed: int = 1, count: int = 1) ->
     return GenerationRequest(prompt=prompt, steps=2, seed=seed, count=count)
 
 
-def engine_factory(engine_class: type[Engine]) -> Callable[[str], Engine]:
-    return lambda device: engine_class(device=device)
+def engine_factory(engine_class: type[Engine], **options) -> Callable[[str], Engine]:
+    """A factory the engine process can unpickle: the class is found by its module, the options go along."""
+    return functools.partial(build_engine, engine_class, options)
+
+
+def build_engine(engine_class: type[Engine], options: dict, device: str) -> Engine:
+    return engine_class(device=device, **options)
 
 
 async def until_done(service: JobService, public_id: str) -> list[JobEvent]:
@@ -42,6 +49,17 @@ async def wait_for_start(service: JobService, public_id: str) -> None:
                 return
 
     await asyncio.wait_for(started(), EVENT_TIMEOUT)
+
+
+async def wait_for_progress(service: JobService, public_id: str) -> None:
+    """Until the engine process reports a step: it is generating the job, not just holding it for later."""
+
+    async def progressed() -> None:
+        async for event in service.events(public_id):
+            if isinstance(event, ProgressEvent):
+                return
+
+    await asyncio.wait_for(progressed(), EVENT_TIMEOUT)
 
 
 async def until(condition) -> None:
@@ -65,27 +83,38 @@ async def submit_all(settings: JobSettings, users_and_prompts: list[tuple[int, s
 
 
 class GatedEngine(Engine):
-    """Holds every generation after its first step until the test opens the gate."""
+    """Holds every generation after its first step until the test opens the gate; notes seeing a cancel.
 
-    gate = threading.Event()
-    cancel_events: list[threading.Event] = []
+    The gate is a file rather than a multiprocessing Event: a test kills this process while it waits,
+    and an Event with a killed waiter hangs whoever sets it next."""
+
+    def __init__(self, *, device: str, folder: Path) -> None:
+        super().__init__(device=device)
+        self.folder = folder
 
     def run(self, request, *, on_progress=None, cancel=None, **options):
         def hold(progress):
             if on_progress:
                 on_progress(progress)
-            self.gate.wait()
+            while not (self.folder / "open").exists():
+                if cancel is not None and cancel.is_set():
+                    (self.folder / "cancel-seen").touch()
+                time.sleep(0.01)
 
-        self.cancel_events.append(cancel)
         return super().run(request, on_progress=hold, cancel=cancel, **options)
 
-    @classmethod
-    def reset(cls) -> None:
-        cls.gate.clear()
-        cls.cancel_events.clear()
 
+class Gate:
+    """The test's side of GatedEngine, shared with the engine processes it is handed to through a folder."""
 
-async def _wait_for_start(service: JobService, public_id: str) -> None:
-    async for event in service.events(public_id):
-        if isinstance(event, Started):
-            return
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="gate-"))
+
+    def factory(self) -> Callable[[str], Engine]:
+        return engine_factory(GatedEngine, folder=self.folder)
+
+    def open(self) -> None:
+        (self.folder / "open").touch()
+
+    def cancel_seen(self) -> bool:
+        return (self.folder / "cancel-seen").exists()

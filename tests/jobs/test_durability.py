@@ -1,9 +1,11 @@
-"""No job lost, none delivered twice: kills, restarts and graceful stops."""
+"""No job lost, none delivered twice: kills of the whole process or of its engine process, restarts,
+graceful stops."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -16,7 +18,7 @@ from sqlalchemy import func, select, update
 from jobs import Failed, Finished, JobService, JobStatus
 from jobs.database import REPO_ROOT
 from jobs.models import Image, Job
-from tests.jobs.helpers import EVENT_TIMEOUT, GatedEngine, engine_factory, submit_all, until, until_done, wait_for_start
+from tests.jobs.helpers import EVENT_TIMEOUT, Gate, submit_all, until, until_done, wait_for_progress
 
 
 def _runner(env: dict[str, str]) -> subprocess.Popen:
@@ -93,30 +95,52 @@ async def test_startup_requeues_interrupted_jobs_and_fails_those_out_of_attempts
     assert jobs[1].images == ()
 
 
-async def test_graceful_stop_lets_the_running_job_finish(job_settings, engine_settings) -> None:
-    GatedEngine.reset()
+async def test_sigkilling_the_engine_process_mid_job_still_delivers_the_job_once(job_settings,
+                                                                                running_service) -> None:
+    gate = Gate()
     [public_id] = await submit_all(job_settings, [(1, "a fox")])
-    service = JobService(job_settings, engine_factory=engine_factory(GatedEngine))
+    async with running_service(job_settings, engine_factory=gate.factory()) as service:
+        following = asyncio.create_task(until_done(service, public_id))
+        await wait_for_progress(service, public_id)
+        [engine] = multiprocessing.active_children()
+        os.kill(engine.pid, signal.SIGKILL)
+        gate.open()
+        events = await following
+        job = await service.get_job(public_id)
+        [restarted] = multiprocessing.active_children()
+    assert restarted.pid != engine.pid
+    assert [type(event) for event in events if isinstance(event, (Finished, Failed))] == [Finished]
+    assert job.status is JobStatus.SUCCEEDED and job.attempts == 2
+    [image] = job.images
+    assert hashlib.sha256(image.path.read_bytes()).hexdigest() == image.sha256
+    with service.queue._sessions.begin() as session:
+        assert session.scalar(select(func.count()).select_from(Image)) == 1
+
+
+async def test_graceful_stop_lets_the_running_job_finish(job_settings, engine_settings) -> None:
+    gate = Gate()
+    [public_id] = await submit_all(job_settings, [(1, "a fox")])
+    service = JobService(job_settings, engine_factory=gate.factory())
     await service.start()
-    await wait_for_start(service, public_id)
+    await wait_for_progress(service, public_id)
     stopping = asyncio.create_task(service.stop())
     await until(lambda: service._processor.stopping.is_set())
-    GatedEngine.gate.set()
+    gate.open()
     await stopping
     job = await JobService(job_settings, process_jobs=False).get_job(public_id)
     assert job.status is JobStatus.SUCCEEDED and len(job.images) == 1
 
 
 async def test_graceful_stop_puts_a_generation_that_overruns_back_in_the_queue(job_settings, engine_settings) -> None:
-    GatedEngine.reset()
+    gate = Gate()
     [public_id] = await submit_all(job_settings, [(1, "a fox")])
     settings = job_settings.model_copy(update={"stop_timeout": 0.1})
-    service = JobService(settings, engine_factory=engine_factory(GatedEngine))
+    service = JobService(settings, engine_factory=gate.factory())
     await service.start()
-    await wait_for_start(service, public_id)
+    await wait_for_progress(service, public_id)
     stopping = asyncio.create_task(service.stop())
-    await until(lambda: any(cancel.is_set() for cancel in GatedEngine.cancel_events))
-    GatedEngine.gate.set()
+    await until(gate.cancel_seen)
+    gate.open()
     await stopping
     job = await JobService(settings, process_jobs=False).get_job(public_id)
     assert job.status is JobStatus.QUEUED and job.attempts == 0

@@ -1,16 +1,18 @@
-"""The workers: fairness, batching, failures that stay with one job, cancellation, several devices."""
+"""The processor: fairness, batching, failures that stay with one job, cancellation, dead engine processes,
+several devices."""
 
 from __future__ import annotations
 
 import asyncio
-import threading
+import multiprocessing
 
 import numpy as np
 
 from engine.engine import Engine
 from engine.request import GenerationRequest
 from jobs import Cancelled, Failed, Finished, JobStatus
-from tests.jobs.helpers import GatedEngine, engine_factory, submit_all, until_done, wait_for_start
+from jobs.engine_process import SPAWN
+from tests.jobs.helpers import Gate, engine_factory, submit_all, until_done, wait_for_start
 
 
 class ExplodingEngine(Engine):
@@ -112,48 +114,53 @@ async def test_out_of_memory_splits_the_batch_until_it_fits(job_settings, runnin
 
 
 class DiesOnceEngine(Engine):
-    died = threading.Event()
+    """Ends its whole process on the first job, as an uncaught error in the engine would."""
+
+    def __init__(self, *, device: str, died) -> None:
+        super().__init__(device=device)
+        self.died = died
 
     def run(self, request, **options):
         if not self.died.is_set():
             self.died.set()
-            raise SystemExit("the worker thread dies")
+            raise SystemExit("the engine process dies")
         return super().run(request, **options)
 
 
-async def test_a_dead_worker_thread_is_restarted_and_its_job_runs_again(job_settings, running_service) -> None:
-    DiesOnceEngine.died.clear()
+async def test_a_dead_engine_process_is_restarted_and_its_job_runs_again(job_settings, running_service) -> None:
+    died = SPAWN.Event()
     [public_id] = await submit_all(job_settings, [(1, "a fox")])
-    async with running_service(job_settings, engine_factory=engine_factory(DiesOnceEngine)) as service:
+    async with running_service(job_settings, engine_factory=engine_factory(DiesOnceEngine, died=died)) as service:
         assert isinstance((await until_done(service, public_id))[-1], Finished)
         job = await service.get_job(public_id)
-    assert DiesOnceEngine.died.is_set()
+    assert died.is_set()
     assert job.attempts == 2
 
 
 async def test_cancelling_a_running_job_stops_it(job_settings, running_service) -> None:
-    GatedEngine.reset()
+    gate = Gate()
     settings = job_settings.model_copy(update={"max_batch_images": 1})
     running, waiting = await submit_all(settings, [(1, "a fox"), (2, "a cat")])
-    async with running_service(settings, engine_factory=engine_factory(GatedEngine)) as service:
+    async with running_service(settings, engine_factory=gate.factory()) as service:
         await wait_for_start(service, running)
         assert await service.cancel(running, user_id=1)
-        GatedEngine.gate.set()
+        gate.open()
         assert (await until_done(service, running))[-1] == Cancelled()
         assert isinstance((await until_done(service, waiting))[-1], Finished)
         cancelled = await service.get_job(running)
     assert cancelled.status is JobStatus.CANCELLED and cancelled.images == ()
 
 
-async def test_each_device_gets_its_own_worker(job_settings, running_service) -> None:
-    GatedEngine.reset()
+async def test_each_device_gets_its_own_engine_process(job_settings, running_service) -> None:
+    gate = Gate()
     settings = job_settings.model_copy(update={"max_batch_images": 1, "engine_devices": ("cpu", "cpu")})
     ids = await submit_all(settings, [(1, "a fox"), (2, "a cat")])
-    async with running_service(settings, engine_factory=engine_factory(GatedEngine)) as service:
+    async with running_service(settings, engine_factory=gate.factory()) as service:
         await asyncio.gather(*(wait_for_start(service, public_id) for public_id in ids))
         both_running = [(await service.get_job(public_id)).status for public_id in ids]
         assert (await service.stats()).devices == ("cpu", "cpu")
-        GatedEngine.gate.set()
+        assert len(multiprocessing.active_children()) == 2
+        gate.open()
         for public_id in ids:
             assert isinstance((await until_done(service, public_id))[-1], Finished)
     assert both_running == [JobStatus.RUNNING, JobStatus.RUNNING]

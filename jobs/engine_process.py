@@ -1,0 +1,219 @@
+"""One engine process per device: the bot's side of it (`EngineProcess`) and the process itself (`serve`).
+
+Generating in a separate process keeps the denoising loop's Python (on a GPU, its kernel-launch
+loop) from competing for the bot's GIL, and lets a crash or a kill of the engine take nothing else
+down. The process is started with "spawn", so it shares no threads, sockets or database
+connections with the bot, and it is the only place torch is imported. It owns its Engine, runs
+the groups it is sent in order, saves their images, and reports progress and results over a pipe.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+import sys
+import time
+import traceback
+from collections import ChainMap, deque
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from multiprocessing.reduction import ForkingPickler
+from pathlib import Path
+from typing import Any
+
+import cloudpickle
+from pydantic import ValidationError
+
+from engine.request import GenerationRequest
+from engine.results import GenerationCancelled
+from jobs.generation import ClaimedJob, generate, preview_png, save_images, user_message
+from jobs.messages import (EngineBroken, GroupCancelled, GroupSkipped, GroupStarted, JobFailed, JobProgress,
+                           JobSucceeded, Ready, RunGroup, Shutdown)
+from jobs.settings import JobSettings
+
+SPAWN = multiprocessing.get_context("spawn")
+# Where the engine and the bot compete for a CPU core, the bot's event loop goes first: acknowledging an
+# interaction within Discord's 3 s matters more than a few milliseconds of generation.
+ENGINE_NICENESS = 5
+
+
+class CancelSignal:
+    """The number of the last group to cancel, in memory shared with one engine process.
+
+    The engine process runs its groups in the order they were sent, so "cancel every group up to
+    number N" stops exactly the group the bot saw start (or, at a stop, whatever runs), never the one
+    after it. The engine's cancel hook (`for_group(seq).is_set()`) reads it at every denoising step.
+    It is a lock-free shared integer rather than a multiprocessing Event: Event.is_set takes a lock,
+    and an engine process killed while holding it would hang the bot's next cancel. Only the bot's
+    process writes it, under the processor's lock.
+    """
+
+    def __init__(self) -> None:
+        self._up_to = SPAWN.RawValue("q", -1)
+
+    def cancel(self, seq: int) -> None:
+        self._up_to.value = max(self._up_to.value, seq)
+
+    def for_group(self, seq: int) -> _GroupCancel:
+        return _GroupCancel(self, seq)
+
+    def is_set_for(self, seq: int) -> bool:
+        return seq <= self._up_to.value
+
+
+class _GroupCancel:
+    """What the engine sees as its `cancel` event."""
+
+    def __init__(self, signal: CancelSignal, seq: int) -> None:
+        self._signal = signal
+        self._seq = seq
+
+    def is_set(self) -> bool:
+        return self._signal.is_set_for(self._seq)
+
+
+class _FactoryPickler(cloudpickle.Pickler):
+    """cloudpickle (closures by value) that also knows multiprocessing's reducers for shared memory."""
+
+    def __init__(self, file: io.BytesIO) -> None:
+        self.dispatch_table = ChainMap(ForkingPickler(io.BytesIO()).dispatch_table, cloudpickle.Pickler.dispatch_table)
+        super().__init__(file)
+
+
+class _PortableFactory:
+    """Carries the engine factory to a spawned process even when it is a closure, as the bot's is.
+
+    Pickled while the process is being spawned, so it may hold multiprocessing shared values."""
+
+    def __init__(self, factory: Callable[[str], Any]) -> None:
+        self.factory = factory
+
+    def __reduce__(self):
+        buffer = io.BytesIO()
+        _FactoryPickler(buffer).dump(self.factory)
+        return cloudpickle.loads, (buffer.getvalue(),)
+
+
+class EngineProcess:
+    """The bot's handle on one engine process; used only by that device's worker thread."""
+
+    def __init__(self, device: str, factory: Callable[[str], Any], settings: JobSettings, cancel: CancelSignal) -> None:
+        ours, theirs = SPAWN.Pipe()
+        self.connection: Connection = ours
+        # A host that configured torch (the benchmark, the tests) gets the same thread count in its engines.
+        torch = sys.modules.get("torch")
+        threads = torch.get_num_threads() if torch is not None else None
+        self.process = SPAWN.Process(
+            target=serve, name=f"jobs-engine-{device}", daemon=True,
+            args=(device, _PortableFactory(factory), theirs, cancel, settings.data_dir, settings.preview_interval,
+                  threads, warm_up_batch_sizes(settings.max_batch_images)),
+        )
+        self.process.start()
+        theirs.close()  # only the child holds its end now, so its death reads as end-of-file here
+
+    def send(self, message: RunGroup | Shutdown) -> bool:
+        """False if the process is gone (its death is reported by `receive`)."""
+        try:
+            self.connection.send(message)
+        except (BrokenPipeError, ConnectionResetError, EOFError):
+            return False
+        return True
+
+    def receive(self) -> Any | None:
+        """The next message, or None once the process has ended."""
+        try:
+            return self.connection.recv()
+        except (EOFError, ConnectionResetError, OSError):
+            return None
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+
+    def reap(self) -> None:
+        self.process.join()
+        self.connection.close()
+
+
+def warm_up_batch_sizes(max_batch_images: int) -> tuple[int, ...]:
+    """The UNet batch sizes the queue produces: whole 4-image jobs packed up to the batching limit."""
+    return tuple(range(4, max_batch_images + 1, 4)) or (max_batch_images,)
+
+
+def serve(device: str, factory: Callable[[str], Any], connection: Connection, cancel: CancelSignal,
+          data_dir: Path, preview_interval: float, threads: int | None, warm_up_batches: tuple[int, ...]) -> None:
+    """The engine process: build the engine, warm it up, then run each group in the order it arrives.
+
+    Warming up before `Ready` keeps torch.compile's compilation (minutes, when ENGINE_COMPILE is on)
+    out of the first user's job; with compilation off it costs nothing.
+    """
+    os.nice(ENGINE_NICENESS)
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    try:
+        engine = factory(device)
+        engine.warm_up(batch_sizes=warm_up_batches)
+    except Exception:
+        connection.send(EngineBroken(traceback.format_exc()))
+        raise
+    connection.send(Ready(os.getpid()))
+    waiting: deque[RunGroup | Shutdown] = deque()
+    while True:
+        try:
+            if not waiting:
+                waiting.append(connection.recv())
+            while connection.poll():
+                waiting.append(connection.recv())
+        except EOFError:  # the bot's process is gone; nobody would record the images
+            return
+        if any(isinstance(message, Shutdown) for message in waiting):
+            for message in waiting:
+                if isinstance(message, RunGroup):
+                    connection.send(GroupSkipped(message.seq))
+            return
+        _run_group(engine, waiting.popleft(), connection, cancel, data_dir, preview_interval)
+
+
+def _run_group(engine: Any, group: RunGroup, connection: Connection, cancel: CancelSignal, data_dir: Path,
+               preview_interval: float) -> None:
+    connection.send(GroupStarted(group.seq))
+    claimed = []
+    for job in group.jobs:
+        try:
+            claimed.append(ClaimedJob(job.public_id, GenerationRequest.model_validate(job.parameters)))
+        except ValidationError as error:
+            connection.send(JobFailed(job.public_id, f"This job's stored request is invalid: {error}"))
+    if not claimed:
+        return
+
+    last_preview: dict[str, float] = {}
+
+    def progress(public_id: str, update: Any) -> None:
+        now, png = time.monotonic(), None
+        if update.preview is not None and now - last_preview.get(public_id, -preview_interval) >= preview_interval:
+            png, last_preview[public_id] = preview_png(update.preview), now
+        connection.send(JobProgress(public_id, float(update.fraction), png))
+
+    try:
+        outcomes = generate(engine, claimed, cancel=cancel.for_group(group.seq), preview=group.preview,
+                            on_progress=progress)
+    except GenerationCancelled:
+        connection.send(GroupCancelled(group.seq))
+        return
+    for public_id, outcome in outcomes.items():
+        connection.send(_outcome_message(public_id, outcome, data_dir))
+
+
+def _outcome_message(public_id: str, outcome: Any, data_dir: Path) -> JobSucceeded | JobFailed:
+    if isinstance(outcome, Exception):
+        return JobFailed(public_id, user_message(outcome))
+    try:
+        grid_path, images = save_images(outcome, public_id, data_dir)
+    except Exception as error:
+        traceback.print_exc()
+        return JobFailed(public_id, f"The images were made but could not be saved: {error}")
+    return JobSucceeded(public_id, outcome.request.model_dump(mode="json"), grid_path, tuple(images),
+                        outcome.metadata.get("model"), outcome.metadata["batch_size"])
