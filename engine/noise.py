@@ -3,11 +3,11 @@
 Image i of a job is seeded `seed + i`. `--chaos` blends a noise shared by the whole job into
 every image's own noise:
 
-    a = 0.5 * (1 - chaos / 100)
+    a = 0.25 * (1 - chaos / 100)
     noise_i = (a * shared + (1 - a) * own_i) / sqrt(a**2 + (1 - a)**2)
 
-so chaos 0 makes the grid's images half-related (similar compositions), chaos 100 makes them
-independent, and the division keeps unit variance, which the sampler expects. The shared noise is
+so at chaos 0 (the default) the grid's noises are 10 % correlated — four distinct options, as on
+Midjourney, with a faint family likeness — and chaos 100 makes them independent, and the division keeps unit variance, which the sampler expects. The shared noise is
 seeded with a fixed scramble of `chaos_seed` (torch seeds are 32-bit, so an offset would wrap onto
 image seeds), which lands on one of the job's own seeds for only a handful of the 2**32 seeds.
 Generators are on the CPU on every device, so a seed gives the same noise on CUDA, mps and CPU.
@@ -33,7 +33,7 @@ def shared_seed(chaos_seed: int) -> int:
 
 
 def shared_weight(chaos: int) -> float:
-    return 0.5 * (1 - chaos / 100)
+    return 0.25 * (1 - chaos / 100)
 
 
 def initial_noise(

@@ -13,11 +13,11 @@ def correlation(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(torch.corrcoef(torch.stack([a.flatten(), b.flatten()]))[0, 1])
 
 
-def test_chaos_zero_half_relates_images_and_chaos_hundred_frees_them():
+def test_chaos_zero_relates_images_faintly_and_chaos_hundred_frees_them():
     calm, _ = initial_noise([5, 6], [5, 5], [0, 0], SHAPE)
     wild, _ = initial_noise([5, 6], [5, 5], [100, 100], SHAPE)
-    # a = 0.5 → correlation a² / (a² + (1-a)²) = 0.5
-    assert abs(correlation(calm[0], calm[1]) - 0.5) < 0.05
+    # a = 0.25 → correlation a² / (a² + (1-a)²) = 0.1
+    assert abs(correlation(calm[0], calm[1]) - 0.1) < 0.03
     assert abs(correlation(wild[0], wild[1])) < 0.05
 
 
