@@ -55,7 +55,7 @@ async def imagine_ack_latency(engine, *, users: int = 50, prompt: str = "a light
                 engine_factory=functools.partial(Engine, engine.settings),
             )
             settings = BotSettings(_env_file=None, discord_token=emu.bot_token, guild_ids=[emu.guild.id],
-                                   data_dir=data_dir, channel_upload_limit=emu.attachment_size_limit)
+                                   channel_upload_limit=emu.attachment_size_limit)
             bot = ImagineBot(settings, jobs, guild_ready_timeout=0.1)
             async with running_client(bot, emu, ready_timeout=60):
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
 
 import discord
 from pydantic import ValidationError
@@ -12,7 +11,6 @@ from pydantic import ValidationError
 from bot.client import ImagineBot
 from bot.constants import BotSettings
 from bot.endpoints import use_discord_endpoints
-from engine.settings import EngineSettings
 from jobs.service import JobService
 from jobs.settings import JobSettings
 
@@ -28,18 +26,6 @@ DISCORD_TOKEN is not set, so the bot cannot log in to Discord.
 """
 
 
-def engine_factory(settings: BotSettings):
-    """The engine is built inside each worker thread, so torch is loaded there and not at import."""
-
-    def build(device: str) -> Any:
-        from engine.engine import Engine
-
-        overrides = {"model_id": settings.model_id} if settings.model_id else {}
-        return Engine(EngineSettings(data_dir=settings.data_dir, **overrides), device=device)
-
-    return build
-
-
 def main() -> int:
     try:
         settings = BotSettings()
@@ -50,10 +36,7 @@ def main() -> int:
         print(MISSING_TOKEN, file=sys.stderr)
         return 2
     use_discord_endpoints(settings.discord_api_base_url, settings.discord_gateway_url)
-    jobs = JobService(
-        JobSettings(database_url=settings.database_url, data_dir=settings.data_dir),
-        engine_factory=engine_factory(settings),
-    )
+    jobs = JobService(JobSettings())
     bot = ImagineBot(settings, jobs)
     discord.utils.setup_logging(level=logging.INFO)
     try:

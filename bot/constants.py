@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 from pydantic import SecretStr, field_validator
@@ -18,9 +17,6 @@ class BotSettings(BaseSettings):
     discord_token: SecretStr | None = None
     # Commands sync to these guilds at once; with none, they sync globally (which can take up to an hour).
     guild_ids: Annotated[list[int], NoDecode] = []
-    model_id: str | None = None
-    database_url: str | None = None
-    data_dir: Path = Path("data")
     # Point the unmodified discord.py client at another Discord (the test emulator); None keeps Discord's own.
     discord_api_base_url: str | None = None
     discord_gateway_url: str | None = None

@@ -20,7 +20,7 @@ import transformers
 from PIL import Image
 
 from engine import loading, operations
-from engine.default_model import default_model_folder, trained_weights_available
+from engine.default_model import DEFAULT_MODEL_FOLDER, DEFAULT_MODEL_NAME
 from engine.model import LoadedModel
 from engine.noise import image_generator, initial_noise
 from engine.progress import step_callback
@@ -64,11 +64,11 @@ class Engine:
         One model is kept in memory at a time; asking for another one replaces it.
         """
         source = name or self.settings.model_id
-        label = source or ("default" if trained_weights_available() else "tiny-random")
+        label = source or DEFAULT_MODEL_NAME
         with self._lock:
             if self._loaded is None or self._loaded.name != label:
                 self._loaded = None
-                location = source or str(default_model_folder(self.settings.data_dir))
+                location = source or str(DEFAULT_MODEL_FOLDER)
                 pipe = loading.load_text_to_image(location, self.device, self.dtype, self.speedups)
                 self._loaded = LoadedModel(label, pipe)
             return self._loaded

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,7 +23,6 @@ class EngineSettings(BaseSettings):
     default_guidance: float = 7.0
     default_sampler: str | None = None
     """None uses `engine.samplers.DEFAULT_SAMPLER`."""
-    data_dir: Path = Path("data")
 
     # Speed settings (engine/speedups.py). All off until the GPU benchmark says which pay off
     # (docs/performance.md); each keeps images within the tolerance stated in docs/engine.md.

@@ -22,17 +22,16 @@ __all__ = ["discord_emulator"]  # re-exported: pytest finds fixtures by name in 
 
 
 @pytest.fixture(scope="session")
-def engine_factory(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], object]:
-    """One model folder for the whole session: the tiny default model is built once, not per test."""
+def engine_factory() -> Callable[[str], object]:
+    """The embedded default model at 2 steps and 64 px, so a whole bot test runs in seconds."""
     import torch
 
     torch.set_num_threads(1)
-    model_dir = tmp_path_factory.mktemp("engine")
 
     def build(device: str) -> object:
         from engine.engine import Engine
 
-        return Engine(EngineSettings(data_dir=model_dir, default_steps=2, max_pixels=64 * 64), device=device)
+        return Engine(EngineSettings(default_steps=2, max_pixels=64 * 64), device=device)
 
     return build
 
@@ -59,7 +58,6 @@ def bot_settings(discord_emulator: DiscordEmulator, data_dir: Path) -> BotSettin
         _env_file=None,
         discord_token=discord_emulator.bot_token,
         guild_ids=[discord_emulator.guild.id],
-        data_dir=data_dir,
         progress_edit_interval=0.0,
         channel_upload_limit=discord_emulator.attachment_size_limit,
     )

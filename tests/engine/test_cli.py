@@ -17,9 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def imagine(engine_data_dir, tmp_path):
+def imagine(tmp_path):
     environment = {key: value for key, value in os.environ.items() if key not in {"MODEL_ID", "ENGINE_DTYPE"}}
-    environment |= {"DATA_DIR": str(engine_data_dir), "DEFAULT_STEPS": "2", "ENGINE_DEVICE": "cpu",
+    environment |= {"DEFAULT_STEPS": "2", "ENGINE_DEVICE": "cpu",
                     "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
 
     def run(*arguments: str, **extra_environment: str) -> subprocess.CompletedProcess:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import torch
 
-from engine.default_model.random_model import ensure_random_model
 from engine.loading import ModelNotFoundError, choose_device, load_text_to_image
 
 CPU = torch.device("cpu")
@@ -47,20 +46,10 @@ def test_device_defaults_to_cpu_float32_here_and_obeys_overrides():
         choose_device("cpu", "int8")
 
 
-def test_the_random_default_model_is_the_same_every_time_it_is_built(tmp_path, engine):
-    first = ensure_random_model(tmp_path / "one")
-    second = ensure_random_model(tmp_path / "two")
-    assert (first / "model_index.json").is_file()
-    for part in ("unet/diffusion_pytorch_model.safetensors", "vae/diffusion_pytorch_model.safetensors",
-                 "text_encoder/model.safetensors", "tokenizer/vocab.json"):
-        assert (first / part).read_bytes() == (second / part).read_bytes(), part
-
-
 def test_the_default_model_loads_through_the_folder_path_with_native_size_64(engine):
     model = engine.model()
-    assert model.name in {"tiny-random", "default"}
-    if model.name == "tiny-random":
-        assert model.native_size == 64 and model.size_multiple == 16
+    assert model.name == "default"
+    assert model.native_size == 64
 
 
 def test_an_unknown_hub_id_fails_quickly_with_the_cause(monkeypatch):

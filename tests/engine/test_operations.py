@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.default_model import trained_weights_available
 from engine.outputs import save_result
 from engine.request import GenerationRequest
 from tests.engine.conftest import pixels
@@ -32,12 +31,6 @@ def distance(a, b) -> float:
     return float(np.abs(pixels(a) - pixels(b)).mean())
 
 
-needs_trained_model = pytest.mark.skipif(
-    not trained_weights_available(),
-    reason="the random stand-in model's VAE cannot reconstruct an image, so resemblance needs the trained weights",
-)
-
-
 @pytest.mark.parametrize("mode, strength", [("strong", 0.6), ("subtle", 0.3)])
 def test_variation_keeps_the_size_and_makes_new_images(engine, source, mode, strength):
     original = Image.open(source[0])
@@ -48,7 +41,6 @@ def test_variation_keeps_the_size_and_makes_new_images(engine, source, mode, str
     assert distance(result.images[0], result.images[1]) > 0
 
 
-@needs_trained_model
 def test_variation_resembles_its_source_more_than_another_image(engine, source):
     original, unrelated = (Image.open(path) for path in source)
     for image in operate(engine, source[0], "variation", mode="subtle", steps=20).images:
@@ -62,7 +54,6 @@ def test_upscale_doubles_the_size(engine, source):
     assert operate(engine, source[0], "upscale", mode="creative", count=1).request.strength == 0.4
 
 
-@needs_trained_model
 def test_upscale_stays_close_to_a_plain_resize(engine, source):
     original, unrelated = (Image.open(path).resize((160, 96), Image.LANCZOS) for path in source)
     upscaled = operate(engine, source[0], "upscale", count=1, steps=20).images[0]

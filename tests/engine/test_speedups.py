@@ -24,12 +24,13 @@ torch.set_num_threads(1)
 SPEEDUP_VARIABLES = ("ENGINE_CHANNELS_LAST", "ENGINE_FUSE_QKV", "ENGINE_COMPILE", "ENGINE_VAE_TILING")
 # docs/engine.md, "Speed settings": channels_last and fused QKV change any channel by at most 1/255.
 LAYOUT_TOLERANCE = 1
-# VAE tiling above the VAE's native size: mean difference per channel, in 1/255 (measured ~7 on the tiny model).
-TILED_MEAN_TOLERANCE = 10
+# VAE tiling above the VAE's native size: mean difference per channel, in 1/255 (measured 10.7 on the
+# trained default model at 128×96; docs/engine.md).
+TILED_MEAN_TOLERANCE = 14
 
 
-def make_engine(data_dir, **speedups) -> Engine:
-    return Engine(EngineSettings(_env_file=None, model_id=None, data_dir=data_dir, default_steps=3,
+def make_engine(**speedups) -> Engine:
+    return Engine(EngineSettings(_env_file=None, model_id=None, default_steps=3,
                                  engine_device="cpu", engine_dtype=None, **speedups))
 
 
@@ -42,9 +43,9 @@ def mean_difference(first, second) -> float:
 
 
 @pytest.fixture(scope="module")
-def fast_engine(engine_data_dir) -> Engine:
+def fast_engine() -> Engine:
     """Every speed setting the CPU can run in seconds: all but compile."""
-    return make_engine(engine_data_dir, engine_channels_last=True, engine_fuse_qkv=True, engine_vae_tiling=True)
+    return make_engine(engine_channels_last=True, engine_fuse_qkv=True, engine_vae_tiling=True)
 
 
 @pytest.fixture
@@ -76,8 +77,8 @@ def test_an_unknown_compile_mode_names_the_accepted_ones(clean_environment):
 
 
 @pytest.mark.parametrize("setting", ["engine_channels_last", "engine_fuse_qkv"])
-def test_layout_and_fusion_keep_the_plain_pictures(engine, engine_data_dir, setting):
-    faster = make_engine(engine_data_dir, **{setting: True})
+def test_layout_and_fusion_keep_the_plain_pictures(engine, setting):
+    faster = make_engine(**{setting: True})
     for width, height in ((64, 64), (80, 48)):
         request = GenerationRequest(prompt="a lighthouse at dusk", seed=11, width=width, height=height, count=2)
         assert max_difference(faster.run(request).images, engine.run(request).images) <= LAYOUT_TOLERANCE
@@ -101,14 +102,14 @@ def test_operations_keep_the_plain_pictures_with_every_cpu_speedup(engine, fast_
     assert max_difference(fast_engine.run(request).images, engine.run(request).images) <= LAYOUT_TOLERANCE
 
 
-def test_vae_tiling_changes_nothing_up_to_the_vae_native_size(engine, engine_data_dir):
-    tiled = make_engine(engine_data_dir, engine_vae_tiling=True)
+def test_vae_tiling_changes_nothing_up_to_the_vae_native_size(engine):
+    tiled = make_engine(engine_vae_tiling=True)
     request = GenerationRequest(prompt="a lighthouse at dusk", seed=11, width=64, height=64, count=2)
     assert max_difference(tiled.run(request).images, engine.run(request).images) == 0
 
 
-def test_vae_tiling_above_the_native_size_stays_close_to_the_plain_decode(engine, engine_data_dir):
-    tiled = make_engine(engine_data_dir, engine_vae_tiling=True)
+def test_vae_tiling_above_the_native_size_stays_close_to_the_plain_decode(engine):
+    tiled = make_engine(engine_vae_tiling=True)
     request = GenerationRequest(prompt="a lighthouse at dusk", seed=11, width=128, height=96, count=2)
     assert mean_difference(tiled.run(request).images, engine.run(request).images) <= TILED_MEAN_TOLERANCE
 
@@ -123,7 +124,7 @@ def test_warm_up_without_compile_does_nothing_not_even_load_the_model(tmp_path):
 def test_compiled_first_job_after_warm_up_compiles_nothing(tmp_path, mode):
     from torch._dynamo.utils import counters
 
-    settings = dict(_env_file=None, data_dir=tmp_path, default_steps=3, engine_device="cuda", engine_dtype="float32")
+    settings = dict(_env_file=None, default_steps=3, engine_device="cuda", engine_dtype="float32")
     plain = Engine(EngineSettings(**settings))
     compiled = Engine(EngineSettings(**settings, engine_compile=mode))
     compiled.warm_up(batch_sizes=(4,))

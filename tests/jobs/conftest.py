@@ -27,7 +27,7 @@ def job_settings(data_dir: Path, sqlite_url: str) -> JobSettings:
 
 @pytest.fixture(scope="session")
 def engine_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where the engine builds its tiny random model once for the whole session."""
+    """The engine's DATA_DIR for the whole session."""
     return tmp_path_factory.mktemp("engine-data")
 
 
