@@ -14,16 +14,17 @@ import torch
 from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
 
 from bench.architectures import ARCHITECTURES, build_components
-from engine.default_model import default_model_folder
+from engine.default_model import DEFAULT_MODEL_FOLDER
 
 DEFAULT_MODEL = "default"
 MODEL_NAMES = (DEFAULT_MODEL, *ARCHITECTURES)
 
 
 def model_folder(name: str, cache_dir: Path) -> Path:
-    """The diffusers folder for `name`, building it on first use (atomically, like the engine's own)."""
+    """The diffusers folder for `name`: the shipped default weights, or a random-weight architecture
+    built on first use (atomically)."""
     if name == DEFAULT_MODEL:
-        return default_model_folder(cache_dir)
+        return DEFAULT_MODEL_FOLDER
     arch = ARCHITECTURES[name]
     folder = cache_dir / "bench-models" / name
     if (folder / "model_index.json").is_file():

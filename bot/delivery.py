@@ -206,6 +206,6 @@ def finished_message(job: JobView, grid_path: Path, image_paths: tuple[Path, ...
     try:
         upload = fit_file(path, job.public_id, limit)
     except UploadTooLarge as error:
-        content = messages.job_content(job.request, job.user_id, f"done, but {error}")
+        content = messages.job_content(job.request, job.user_id, f"done, but {error}", notes=job.request.warnings)
         return JobMessage(content, layout=layout, final=True)
     return JobMessage(messages.job_content(job.request, job.user_id, notes=job.request.warnings), upload, layout, final=True)

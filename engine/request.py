@@ -91,8 +91,12 @@ class GenerationRequest(BaseModel):
 
     @property
     def seeds(self) -> list[int]:
-        """Image i of a job uses seed + i, so any single image can be regenerated alone."""
-        return [self.seed + i for i in range(self.count)]
+        """Image i of a job uses seed + i, so any single image can be regenerated alone.
+
+        The sum wraps within the seed range, so every image of a job started near the top of the
+        range has a seed that a stored record (and `--seed`) can name again.
+        """
+        return [(self.seed + i) % (MAX_SEED + 1) for i in range(self.count)]
 
     @property
     def is_resolved(self) -> bool:

@@ -45,10 +45,6 @@ class JobSettings(BaseSettings):
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'imagine.db').resolve()}"
 
-    @property
-    def images_dir(self) -> Path:
-        return self.data_dir / "images"
-
     def devices(self) -> list[str]:
         """The configured devices, or one per visible CUDA GPU. Counting GPUs needs torch, which the bot's
         process never imports, so a short-lived interpreter counts them."""

@@ -222,7 +222,7 @@ class Trainer:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True, help="run folder: checkpoint.pt and model/")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, help="default: the checkpoint's seed with --resume, else 0")
     parser.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.pt")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu, cuda, mps")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for torch")
@@ -237,7 +237,9 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     args.out.mkdir(parents=True, exist_ok=True)
-    overrides = {"seed": args.seed}
+    overrides = {}
+    if args.seed is not None:
+        overrides["seed"] = args.seed
     if args.vae_steps is not None:
         overrides["vae_steps"] = args.vae_steps
     if args.unet_steps is not None:

@@ -31,7 +31,7 @@ def engine_factory() -> Callable[[str], object]:
     def build(device: str) -> object:
         from engine.engine import Engine
 
-        return Engine(EngineSettings(default_steps=2, max_pixels=64 * 64), device=device)
+        return Engine(EngineSettings(_env_file=None, default_steps=2, max_pixels=64 * 64), device=device)
 
     return build
 
@@ -53,7 +53,7 @@ def make_jobs(data_dir: Path, engine_factory) -> Callable[..., JobService]:
 
 
 @pytest.fixture
-def bot_settings(discord_emulator: DiscordEmulator, data_dir: Path) -> BotSettings:
+def bot_settings(discord_emulator: DiscordEmulator) -> BotSettings:
     return BotSettings(
         _env_file=None,
         discord_token=discord_emulator.bot_token,

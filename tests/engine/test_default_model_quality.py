@@ -12,7 +12,7 @@ import torch
 from diffusers import AutoPipelineForText2Image, StableDiffusionPipeline
 from PIL import Image
 
-from engine.default_model import TRAINED_WEIGHTS
+from engine.default_model import DEFAULT_MODEL_FOLDER
 from engine.outputs import save_result
 from engine.request import GenerationRequest
 from engine.training.evaluate import generate, mean_pairwise_distance
@@ -25,7 +25,7 @@ STEPS = 12
 @pytest.fixture(scope="module")
 def pipeline() -> StableDiffusionPipeline:
     torch.set_num_threads(1)
-    loaded = AutoPipelineForText2Image.from_pretrained(TRAINED_WEIGHTS)
+    loaded = AutoPipelineForText2Image.from_pretrained(DEFAULT_MODEL_FOLDER)
     loaded.set_progress_bar_config(disable=True)
     return loaded
 
@@ -33,7 +33,7 @@ def pipeline() -> StableDiffusionPipeline:
 def test_weights_are_a_standard_stable_diffusion_folder_of_modest_size(pipeline):
     assert isinstance(pipeline, StableDiffusionPipeline)
     assert pipeline.safety_checker is None
-    size = sum(path.stat().st_size for path in TRAINED_WEIGHTS.rglob("*") if path.is_file())
+    size = sum(path.stat().st_size for path in DEFAULT_MODEL_FOLDER.rglob("*") if path.is_file())
     assert size <= MAX_WEIGHTS_BYTES
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 from engine.outputs import make_grid, read_record, save_result
-from engine.request import GenerationRequest
+from engine.request import MAX_SEED, GenerationRequest
 from tests.engine.conftest import pixels
 
 
@@ -63,6 +65,24 @@ def test_read_record_gives_a_request_that_reproduces_the_image_bit_exactly(engin
 
     job_request, grid_index, _ = read_record(saved.grid)
     assert grid_index is None and job_request == result.request
+
+
+def test_a_job_seeded_at_the_top_of_the_range_can_reproduce_every_image(engine, tmp_path):
+    result = engine.run(GenerationRequest(prompt="a red star", seed=MAX_SEED, count=2, steps=2))
+    assert result.seeds == [MAX_SEED, 0]
+    saved = save_result(result, tmp_path)
+    replay, index, _ = read_record(saved.images[1])
+    assert index == 1 and replay.seed == 0
+    assert np.array_equal(pixels(engine.run(replay).images[0]), pixels(result.images[1]))
+
+
+def test_read_record_refuses_a_damaged_record_with_a_clear_message(tmp_path):
+    path = tmp_path / "damaged.png"
+    metadata = PngInfo()
+    metadata.add_text("imagine", json.dumps({"request": {"prompt": "x"}}))
+    solid("red").save(path, pnginfo=metadata)
+    with pytest.raises(ValueError, match="damaged 'imagine' record"):
+        read_record(path)
 
 
 def test_read_record_explains_a_png_without_a_record(tmp_path):

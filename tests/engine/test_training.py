@@ -149,3 +149,10 @@ def test_exported_model_loads_through_the_standard_pipeline(tmp_path):
 def test_resume_without_a_checkpoint_says_what_to_do(tmp_path):
     with pytest.raises(SystemExit, match="no checkpoint"):
         main(["--out", str(tmp_path), "--resume"])
+
+
+def test_resume_keeps_the_checkpoint_seed(tmp_path):
+    torch.set_num_threads(1)
+    Trainer(TrainingConfig(**TINY_RUN | {"seed": 5, "unet_steps": 0, "decoder_steps": 0}), tmp_path, torch.device("cpu")).run()
+    main(["--out", str(tmp_path), "--resume", "--unet-steps", "1"])
+    assert json.loads((tmp_path / MODEL_FOLDER / CONFIG_FILENAME).read_text())["seed"] == 5
