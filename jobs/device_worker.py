@@ -192,7 +192,7 @@ class DeviceWorker:
                 processor.after_cancel(self._drop(seq))
             case GroupSkipped(seq=seq):
                 for public_id in self._drop(seq):
-                    processor.queue.release(public_id, count_attempt=False)
+                    processor.queue.release(public_id)
                 processor.listener.queue_changed()
 
     def _group_started(self, seq: int) -> None:
@@ -237,7 +237,7 @@ class DeviceWorker:
                         self.device, engine.process.exitcode, ", ".join(interrupted))
             processor.recover(interrupted)
         for public_id in not_started:
-            processor.queue.release(public_id, count_attempt=False)
+            processor.queue.release(public_id)
         if groups:
             processor.listener.queue_changed()
         if not processor.stopping.is_set():

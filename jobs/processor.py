@@ -101,8 +101,8 @@ class Processor:
         for public_id in cancelled:
             if self.queue.mark_cancelled(public_id):
                 self.listener.cancelled(public_id)
-        recovery = self.queue.recover(self.settings.max_attempts, [i for i in public_ids if i not in cancelled])
-        for public_id, message in recovery.failed:
+        failed = self.queue.recover(self.settings.max_attempts, [i for i in public_ids if i not in cancelled])
+        for public_id, message in failed:
             self.listener.failed(public_id, message)
 
     def after_cancel(self, ids: Sequence[str]) -> None:
@@ -114,6 +114,6 @@ class Processor:
                 if self.queue.mark_cancelled(public_id):
                     self.listener.cancelled(public_id)
             else:  # stopped for shutdown or because a batch mate was cancelled: its turn comes again
-                self.queue.release(public_id, count_attempt=False)
+                self.queue.release(public_id)
         self.listener.queue_changed()
         self.wake()

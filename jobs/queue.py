@@ -54,13 +54,6 @@ class FinishedImage:
     batch_slot: int
 
 
-@dataclass(frozen=True)
-class Recovery:
-    requeued: tuple[str, ...]
-    failed: tuple[tuple[str, str], ...]
-    """(public_id, message) of each job that used up its attempts."""
-
-
 def interrupted_message(attempts: int) -> str:
     return (f"This job was interrupted {attempts} times while generating (the bot restarted or crashed), "
             "so it was stopped. Please try again, perhaps with fewer images or a smaller size.")
@@ -93,8 +86,9 @@ class JobQueue(ABC):
         """Running or queued job → failed with a message for the user."""
 
     @abstractmethod
-    def release(self, public_id: str, *, count_attempt: bool) -> bool:
-        """Running job → queued again (after a graceful stop, or when a batch mate was cancelled)."""
+    def release(self, public_id: str) -> bool:
+        """Running job → queued again without counting an attempt (after a graceful stop, when a batch
+        mate was cancelled, or when its engine process ended before starting it)."""
 
     @abstractmethod
     def cancel_queued(self, public_id: str) -> bool:
@@ -105,9 +99,9 @@ class JobQueue(ABC):
         """Running job → cancelled, once the engine has stopped."""
 
     @abstractmethod
-    def recover(self, max_attempts: int, public_ids: Sequence[str] | None = None) -> Recovery:
+    def recover(self, max_attempts: int, public_ids: Sequence[str] | None = None) -> list[tuple[str, str]]:
         """Running jobs whose generation died (all of them at start-up, or the given ones) go back to the
-        queue, or fail once they have been tried max_attempts times."""
+        queue, or fail once they have been tried max_attempts times: returns (public_id, message) of those."""
 
     def positions(self) -> dict[str, int]:
         """Each queued job's 1-based place in line."""

@@ -77,8 +77,8 @@ class JobService:
         self._started_at = time.monotonic()
         if not self._process_jobs:
             return
-        recovery = await self._run(self.queue.recover, self.settings.max_attempts)
-        for public_id, message in recovery.failed:
+        failed = await self._run(self.queue.recover, self.settings.max_attempts)
+        for public_id, message in failed:
             self._hub.publish(public_id, Failed(message))
         devices = self._devices or tuple(await asyncio.to_thread(self.settings.devices))
         self._processor = Processor(self.queue, self.settings, _Listener(self), devices=devices,

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jobs.batching import pick_group
 from jobs.models import Image, Job, JobKind, JobStatus, new_public_id, utcnow
-from jobs.queue import (FinishedImage, JobQueue, NewJob, QueueFull, Recovery, UnknownParent, WaitingJob,
+from jobs.queue import (FinishedImage, JobQueue, NewJob, QueueFull, UnknownParent, WaitingJob,
                         interrupted_message)
 from jobs.settings import JobSettings
 from jobs.views import JobView
@@ -150,9 +150,8 @@ class SqlJobQueue(JobQueue):
         return self._transition(public_id, (JobStatus.RUNNING, JobStatus.QUEUED), status=JobStatus.FAILED,
                                 error=message, finished_at=utcnow())
 
-    def release(self, public_id: str, *, count_attempt: bool) -> bool:
-        attempts = Job.attempts if count_attempt else Job.attempts - 1
-        return self._transition(public_id, (JobStatus.RUNNING,), status=JobStatus.QUEUED, attempts=attempts,
+    def release(self, public_id: str) -> bool:
+        return self._transition(public_id, (JobStatus.RUNNING,), status=JobStatus.QUEUED, attempts=Job.attempts - 1,
                                 device=None, batch_id=None)
 
     def cancel_queued(self, public_id: str) -> bool:
@@ -161,8 +160,8 @@ class SqlJobQueue(JobQueue):
     def mark_cancelled(self, public_id: str) -> bool:
         return self._transition(public_id, (JobStatus.RUNNING,), status=JobStatus.CANCELLED, finished_at=utcnow())
 
-    def recover(self, max_attempts: int, public_ids: Sequence[str] | None = None) -> Recovery:
-        requeued, failed = [], []
+    def recover(self, max_attempts: int, public_ids: Sequence[str] | None = None) -> list[tuple[str, str]]:
+        failed = []
         running = select(Job).where(Job.status == JobStatus.RUNNING).order_by(Job.id)
         if public_ids is not None:
             running = running.where(Job.public_id.in_(list(public_ids)))
@@ -177,5 +176,4 @@ class SqlJobQueue(JobQueue):
                     job.status = JobStatus.QUEUED
                     job.device = None
                     job.batch_id = None
-                    requeued.append(job.public_id)
-        return Recovery(tuple(requeued), tuple(failed))
+        return failed

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+from pathlib import Path
 
 import numpy as np
 
@@ -98,19 +99,32 @@ class OutOfMemoryError(RuntimeError):
 
 
 class SmallMemoryEngine(Engine):
+    """Runs only one job at a time, and logs every batch it is asked for (it lives in another process)."""
+
+    def __init__(self, *, device: str, batch_log: str) -> None:
+        super().__init__(device=device)
+        self.batch_log = Path(batch_log)
+
     def run_batch(self, requests, **options):
+        with self.batch_log.open("a") as log:
+            log.write(f"{len(requests)}\n")
         if len(requests) > 1:
             raise OutOfMemoryError("CUDA out of memory")
         return super().run_batch(requests, **options)
 
 
-async def test_out_of_memory_splits_the_batch_until_it_fits(job_settings, running_service) -> None:
+async def test_out_of_memory_splits_the_batch_until_it_fits(job_settings, running_service, tmp_path) -> None:
     ids = await submit_all(job_settings, [(1, "a fox"), (2, "a cat"), (3, "a dog")])
-    async with running_service(job_settings, engine_factory=engine_factory(SmallMemoryEngine)) as service:
+    batch_log = tmp_path / "batches.txt"
+    factory = engine_factory(SmallMemoryEngine, batch_log=str(batch_log))
+    async with running_service(job_settings, engine_factory=factory) as service:
         outcomes = [(await until_done(service, public_id))[-1] for public_id in ids]
         jobs = [await service.get_job(public_id) for public_id in ids]
     assert all(isinstance(outcome, Finished) for outcome in outcomes)
     assert {job.batch_images for job in jobs} == {1}
+    # The whole batch was tried first, then smaller ones (single jobs go through Engine.run, not run_batch).
+    asked = [int(line) for line in batch_log.read_text().split()]
+    assert asked[0] == 3 and all(size < 3 for size in asked[1:]), asked
 
 
 class DiesOnceEngine(Engine):
