@@ -7,9 +7,10 @@ every image's own noise:
     noise_i = (a * shared + (1 - a) * own_i) / sqrt(a**2 + (1 - a)**2)
 
 so at chaos 0 (the default) the grid's noises are 10 % correlated — four distinct options, as on
-Midjourney, with a faint family likeness — and chaos 100 makes them independent, and the division keeps unit variance, which the sampler expects. The shared noise is
-seeded with a fixed scramble of `chaos_seed` (torch seeds are 32-bit, so an offset would wrap onto
-image seeds), which lands on one of the job's own seeds for only a handful of the 2**32 seeds.
+Midjourney, with a faint family likeness — and chaos 100 makes them independent; the division
+keeps unit variance, which the sampler expects. The shared noise is seeded with a fixed scramble of
+`chaos_seed` (image seeds wrap within the project's 32-bit seed range, so a plain offset would land
+on other images' seeds), which lands on one of the job's own seeds for only a handful of the 2**32 seeds.
 Generators are on the CPU on every device, so a seed gives the same noise on CUDA, mps and CPU.
 """
 
