@@ -5,6 +5,8 @@ loop) from competing for the bot's GIL, and lets a crash or a kill of the engine
 down. The process is started with "spawn", so it shares no threads, sockets or database
 connections with the bot, and it is the only place torch is imported. It owns its Engine, runs
 the groups it is sent in order, saves their images, and reports progress and results over a pipe.
+Images are saved (PNG encoding, hashing) on a thread of their own while the next group generates,
+so the device never waits on the encoder.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ import io
 import multiprocessing
 import os
 import sys
+import threading
 import time
 import traceback
 from collections import ChainMap, deque
 from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
@@ -153,39 +157,55 @@ def serve(device: str, factory: Callable[[str], Any], connection: Connection, ca
         import torch
 
         torch.set_num_threads(threads)
+    outbox = _Outbox(connection)
     try:
         engine = factory(device)
         engine.warm_up(batch_sizes=warm_up_batches)
     except Exception:
-        connection.send(EngineBroken(traceback.format_exc()))
+        outbox.send(EngineBroken(traceback.format_exc()))
         raise
-    connection.send(Ready(os.getpid()))
+    outbox.send(Ready(os.getpid()))
     waiting: deque[RunGroup | Shutdown] = deque()
-    while True:
-        try:
-            if not waiting:
-                waiting.append(connection.recv())
-            while connection.poll():
-                waiting.append(connection.recv())
-        except EOFError:  # the bot's process is gone; nobody would record the images
-            return
-        if any(isinstance(message, Shutdown) for message in waiting):
-            for message in waiting:
-                if isinstance(message, RunGroup):
-                    connection.send(GroupSkipped(message.seq))
-            return
-        _run_group(engine, waiting.popleft(), connection, cancel, data_dir, preview_interval)
+    # One thread: results reach the bot in the order their groups ran. Leaving the block waits for
+    # the images still being saved, so a Shutdown never loses finished work.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jobs-save") as saver:
+        while True:
+            try:
+                if not waiting:
+                    waiting.append(connection.recv())
+                while connection.poll():
+                    waiting.append(connection.recv())
+            except EOFError:  # the bot's process is gone; nobody would record the images
+                return
+            if any(isinstance(message, Shutdown) for message in waiting):
+                for message in waiting:
+                    if isinstance(message, RunGroup):
+                        outbox.send(GroupSkipped(message.seq))
+                return
+            _run_group(engine, waiting.popleft(), outbox, cancel, saver, data_dir, preview_interval)
 
 
-def _run_group(engine: Any, group: RunGroup, connection: Connection, cancel: CancelSignal, data_dir: Path,
-               preview_interval: float) -> None:
-    connection.send(GroupStarted(group.seq))
+class _Outbox:
+    """The pipe to the bot's process, shared by the generating thread and the saving thread."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._lock = threading.Lock()
+
+    def send(self, message: Any) -> None:
+        with self._lock:
+            self._connection.send(message)
+
+
+def _run_group(engine: Any, group: RunGroup, outbox: _Outbox, cancel: CancelSignal, saver: Executor,
+               data_dir: Path, preview_interval: float) -> None:
+    outbox.send(GroupStarted(group.seq))
     claimed = []
     for job in group.jobs:
         try:
             claimed.append(ClaimedJob(job.public_id, GenerationRequest.model_validate(job.parameters)))
         except ValidationError as error:
-            connection.send(JobFailed(job.public_id, f"This job's stored request is invalid: {error}"))
+            outbox.send(JobFailed(job.public_id, f"This job's stored request is invalid: {error}"))
     if not claimed:
         return
 
@@ -195,16 +215,23 @@ def _run_group(engine: Any, group: RunGroup, connection: Connection, cancel: Can
         now, png = time.monotonic(), None
         if update.preview is not None and now - last_preview.get(public_id, -preview_interval) >= preview_interval:
             png, last_preview[public_id] = preview_png(update.preview), now
-        connection.send(JobProgress(public_id, float(update.fraction), png))
+        outbox.send(JobProgress(public_id, float(update.fraction), png))
 
     try:
         outcomes = generate(engine, claimed, cancel=cancel.for_group(group.seq), preview=group.preview,
                             on_progress=progress)
     except GenerationCancelled:
-        connection.send(GroupCancelled(group.seq))
+        outbox.send(GroupCancelled(group.seq))
         return
     for public_id, outcome in outcomes.items():
-        connection.send(_outcome_message(public_id, outcome, data_dir))
+        saver.submit(_report_outcome, outbox, public_id, outcome, data_dir)
+
+
+def _report_outcome(outbox: _Outbox, public_id: str, outcome: Any, data_dir: Path) -> None:
+    try:
+        outbox.send(_outcome_message(public_id, outcome, data_dir))
+    except (BrokenPipeError, ConnectionResetError, EOFError):  # the bot's process is gone
+        pass
 
 
 def _outcome_message(public_id: str, outcome: Any, data_dir: Path) -> JobSucceeded | JobFailed:

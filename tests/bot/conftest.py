@@ -70,7 +70,7 @@ def start_bot(discord_emulator: DiscordEmulator, bot_settings: BotSettings, make
     @contextlib.asynccontextmanager
     async def start(*, jobs: JobService | None = None) -> AsyncIterator[ImagineBot]:
         bot = ImagineBot(bot_settings, jobs or make_jobs(), guild_ready_timeout=0.1)
-        async with running_client(bot, discord_emulator, ready_timeout=60):
+        async with running_client(bot, discord_emulator.bot_token, ready_timeout=60):
             yield bot
 
     return start

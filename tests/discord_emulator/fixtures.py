@@ -30,14 +30,14 @@ async def discord_emulator() -> AsyncIterator[DiscordEmulator]:
 
 @contextlib.asynccontextmanager
 async def running_client(
-    client: discord.Client, emu: DiscordEmulator, *, ready_timeout: float = 10.0
+    client: discord.Client, token: str, *, ready_timeout: float = 10.0
 ) -> AsyncIterator[discord.Client]:
-    """Run `client` (login, setup_hook, gateway) against `emu` until the block ends.
+    """Run `client` (login, setup_hook, gateway) with the emulator's bot `token` until the block ends.
 
     Construct the client with a small `guild_ready_timeout` (e.g. 0.1) so `on_ready` comes fast.
     Errors from the client's run surface here instead of dying silently in a task.
     """
-    task = asyncio.create_task(client.start(emu.bot_token))
+    task = asyncio.create_task(client.start(token))
     ready = asyncio.create_task(client.wait_until_ready())
     try:
         done, _ = await asyncio.wait({task, ready}, timeout=ready_timeout, return_when=asyncio.FIRST_COMPLETED)

@@ -155,6 +155,10 @@ class Interaction:
     original: Message | None = None
     followups: list[Message] = field(default_factory=list)
     defer_ephemeral: bool = False
+    # time.perf_counter() readings, for latency measurements: Discord's 3 s clock runs from creation.
+    created_at: float = field(default_factory=time.perf_counter)
+    acknowledged_at: float | None = None
+    first_followup_at: float | None = None
 
     @property
     def acknowledged(self) -> bool:

@@ -82,7 +82,7 @@ class SampleBot(discord.Client):
 @pytest_asyncio.fixture
 async def bot(discord_emulator: DiscordEmulator) -> AsyncIterator[SampleBot]:
     client = SampleBot(discord_emulator.guild.id)
-    async with running_client(client, discord_emulator):
+    async with running_client(client, discord_emulator.bot_token):
         yield client
 
 

@@ -5,6 +5,8 @@ These need no bot token, only a live interaction token; an expired one answers 4
 
 from __future__ import annotations
 
+import time
+
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -58,6 +60,7 @@ class WebhookRoutes:
         message_body = MessageBody(payload=body.payload.get("data") or {}, uploads=body.uploads)
         self._answer_callback(interaction, kind, message_body)
         interaction.callback_types.append(kind)
+        interaction.acknowledged_at = time.perf_counter()
         return json_response(self._callback_json(interaction, kind))
 
     def _answer_callback(self, interaction: Interaction, kind: Any, body: MessageBody) -> None:
@@ -103,6 +106,8 @@ class WebhookRoutes:
         else:
             message = self.emu.post_message(interaction.channel, body, interaction_id=interaction.id)
         interaction.followups.append(message)
+        if interaction.first_followup_at is None:
+            interaction.first_followup_at = time.perf_counter()
         if request.query.get("wait", "false").lower() not in ("1", "true"):
             return web.Response(status=204)
         return json_response(self.emu.message_json(message))
