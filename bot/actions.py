@@ -84,8 +84,7 @@ class JobActions:
 
     async def imagine(self, interaction: discord.Interaction, prompt: str) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        config = await check_channel_allowed(self._bot, interaction)
-        check_prompt_allowed(config, prompt)
+        await self._check_allowed(interaction, prompt)
         settings = await self._jobs.user_settings(interaction.user.id)
         request = parse_prompt(prompt, PromptDefaults.model_validate(settings.defaults))
         await self.launch(interaction, request, kind=JobKind.IMAGINE, raw_prompt=prompt)
@@ -119,7 +118,7 @@ class JobActions:
         await interaction.response.defer(ephemeral=True, thinking=True)
         job = await self._job(job_id)
         await self._check_may_press(interaction, job)
-        await check_channel_allowed(self._bot, interaction)
+        await self._check_allowed(interaction, job.raw_prompt)
         await self.launch(
             interaction, derive.reroll(job.request), kind=JobKind.REROLL, raw_prompt=job.raw_prompt, parent=job
         )
@@ -130,7 +129,7 @@ class JobActions:
         if not job.images:
             raise UserFacingError(f"Job `{job_id}` has not finished, so there is nothing to reproduce yet.")
         image = self._image(job, index) if index is not None else None
-        await check_channel_allowed(self._bot, interaction)
+        await self._check_allowed(interaction, job.raw_prompt)
         await self.launch(
             interaction,
             derive.reproduce(job.request, image),
@@ -192,10 +191,16 @@ class JobActions:
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         job, image = await self._job_image(interaction, job_id, index)
-        await check_channel_allowed(self._bot, interaction)
+        await self._check_allowed(interaction, job.raw_prompt)
         await self.launch(
             interaction, build(job.request, image), kind=kind, raw_prompt=job.raw_prompt, parent=job, parent_index=index
         )
+
+    async def _check_allowed(self, interaction: discord.Interaction, prompt: str) -> None:
+        """The server's channel rules and banned words, for every job a command or a button starts: a word
+        banned after a grid was made stops its 🔄, V, U and /reproduce too."""
+        config = await check_channel_allowed(self._bot, interaction)
+        check_prompt_allowed(config, prompt)
 
     async def _job(self, job_id: str) -> JobView:
         job = await self._jobs.get_job(job_id)

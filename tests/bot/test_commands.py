@@ -47,6 +47,20 @@ async def test_guild_rules_refuse_banned_words_and_other_channels(
     assert channel_posts(emu) == [] and emu.messages_in(images) == [answer]
 
 
+async def test_a_word_banned_after_the_grid_stops_its_buttons(
+    discord_emulator: DiscordEmulator, bot: ImagineBot
+) -> None:
+    emu = discord_emulator
+    grid = await imagine(emu, "a spider on a wall")
+    job = job_id_of(grid)
+    await reply_to(emu, await emu.send_slash_command("config", {"banned_words": "spider"}, user=emu.owner), "config")
+
+    for custom_id in (f"imagine:reroll:{job}", f"imagine:vary:{job}:1:strong"):
+        answer = await reply_to(emu, await emu.click_button(grid, custom_id), "the banned word refusal")
+        assert answer.ephemeral and "spider" in answer.content
+    assert len(await bot.jobs.recent_jobs(emu.user.id)) == 1
+
+
 async def test_history_show_and_info(discord_emulator: DiscordEmulator, bot: ImagineBot) -> None:
     emu = discord_emulator
     grid = await imagine(emu, "a snail on a leaf")
