@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 CONFIG_FILENAME = "training_config.json"
 
@@ -20,12 +20,24 @@ class TrainingConfig(BaseModel):
     text_layers: int = 3
     text_heads: int = 4
 
+    # Three levels: 4× downsampling, 16×16×4 latents. They lose a star's points and some triangles'
+    # corners (the judge still reads 70 % of shapes after a round trip); two levels keep 97 %
+    # (recipes/sharp-2x.json).
     vae_channels: tuple[int, ...] = (16, 32, 32)
     # Small groups: one channel per group would be instance norm, which erases the flat colours we draw.
     vae_norm_groups: int = 4
     latent_channels: int = 4
+    # Self-attention in the autoencoder's middle block: over 32×32 latents it costs more than all
+    # its convolutions together, and flat shapes need no global context to be reconstructed.
+    vae_mid_attention: bool = True
+    # The encoder's initial log-variance output (None: diffusers' initialisation, about 0). At 0 the
+    # sampled latents start as unit noise that drowns the signal for the first few hundred steps.
+    vae_initial_logvar: float | None = None
 
     unet_channels: tuple[int, ...] = (32, 64, 64)
+    # Cross-attention per level, finest first. Over 32×32 latents a finest level should go without:
+    # attention over 1024 positions would cost more than the rest of the UNet.
+    unet_attention: tuple[bool, ...] = (True, True, False)
     unet_layers_per_block: int = 1
     unet_norm_groups: int = 8
     # diffusers' UNet2DConditionModel reads `attention_head_dim` as the number of heads.
@@ -40,8 +52,10 @@ class TrainingConfig(BaseModel):
     vae_batch_size: int = 16
     vae_learning_rate: float = 1e-3
     vae_kl_weight: float = 1e-6
+    # Weight of an L1 loss on horizontal and vertical pixel differences: plain L1 is content with soft edges.
+    vae_edge_weight: float = 0.0
 
-    unet_steps: int = 6000
+    unet_steps: int = 5250
     unet_batch_size: int = 32
     unet_learning_rate: float = 1e-3
     text_learning_rate: float = 3e-4
@@ -55,9 +69,22 @@ class TrainingConfig(BaseModel):
 
     checkpoint_every: int = 250
 
+    @model_validator(mode="after")
+    def _one_attention_flag_per_level(self) -> TrainingConfig:
+        if len(self.unet_attention) != len(self.unet_channels):
+            raise ValueError(
+                f"unet_attention has {len(self.unet_attention)} entries but unet_channels has "
+                f"{len(self.unet_channels)} levels; give one flag per level"
+            )
+        return self
+
     def save(self, folder: Path) -> None:
         (folder / CONFIG_FILENAME).write_text(json.dumps(self.model_dump(), indent=2) + "\n")
 
     @classmethod
     def load(cls, folder: Path) -> TrainingConfig:
-        return cls.model_validate_json((folder / CONFIG_FILENAME).read_text())
+        return cls.from_file(folder / CONFIG_FILENAME)
+
+    @classmethod
+    def from_file(cls, path: Path) -> TrainingConfig:
+        return cls.model_validate_json(path.read_text())

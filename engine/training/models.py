@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
 from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
@@ -34,7 +35,7 @@ def make_text_encoder(config: TrainingConfig, tokenizer: CLIPTokenizer) -> CLIPT
 
 def make_vae(config: TrainingConfig) -> AutoencoderKL:
     levels = len(config.vae_channels)
-    return AutoencoderKL(
+    vae = AutoencoderKL(
         in_channels=3,
         out_channels=3,
         down_block_types=("DownEncoderBlock2D",) * levels,
@@ -44,17 +45,21 @@ def make_vae(config: TrainingConfig) -> AutoencoderKL:
         latent_channels=config.latent_channels,
         norm_num_groups=config.vae_norm_groups,
         sample_size=config.image_size,
+        mid_block_add_attention=config.vae_mid_attention,
     )
+    if config.vae_initial_logvar is not None:
+        with torch.no_grad():
+            vae.encoder.conv_out.bias[config.latent_channels :] = config.vae_initial_logvar
+    return vae
 
 
 def make_unet(config: TrainingConfig, latent_size: int) -> UNet2DConditionModel:
-    levels = len(config.unet_channels)
     return UNet2DConditionModel(
         sample_size=latent_size,
         in_channels=config.latent_channels,
         out_channels=config.latent_channels,
-        down_block_types=("CrossAttnDownBlock2D",) * (levels - 1) + ("DownBlock2D",),
-        up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * (levels - 1),
+        down_block_types=tuple("CrossAttnDownBlock2D" if a else "DownBlock2D" for a in config.unet_attention),
+        up_block_types=tuple("CrossAttnUpBlock2D" if a else "UpBlock2D" for a in reversed(config.unet_attention)),
         block_out_channels=config.unet_channels,
         layers_per_block=config.unet_layers_per_block,
         cross_attention_dim=config.text_hidden_size,
@@ -64,7 +69,7 @@ def make_unet(config: TrainingConfig, latent_size: int) -> UNet2DConditionModel:
 
 
 def make_scheduler(config: TrainingConfig) -> DDIMScheduler:
-    """DDPM-style linear betas reach almost zero signal at t=T, which a 16×16 latent needs;
+    """DDPM-style linear betas reach almost zero signal at t=T, which a small latent needs;
     "trailing" spacing makes every sampler start from that pure-noise step."""
     return DDIMScheduler(
         num_train_timesteps=config.train_timesteps,

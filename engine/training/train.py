@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from diffusers.optimization import get_constant_schedule_with_warmup
 from diffusers.training_utils import EMAModel
+from pydantic import ValidationError
 from tqdm import tqdm
 
 from engine.training.config import TrainingConfig
@@ -80,12 +81,20 @@ class Trainer:
         pixels, captions = training_batch(self.config.seed + seed_offset, step, batch_size)
         return torch.from_numpy(pixels).to(self.device), captions
 
+    def reconstruction_loss(self, reconstruction: torch.Tensor, pixels: torch.Tensor) -> torch.Tensor:
+        loss = F.l1_loss(reconstruction, pixels)
+        if self.config.vae_edge_weight:
+            for axis in (-1, -2):
+                edges = F.l1_loss(reconstruction.diff(dim=axis), pixels.diff(dim=axis))
+                loss = loss + self.config.vae_edge_weight * edges
+        return loss
+
     def train_vae_step(self) -> float:
         pixels, _ = self._batch(VAE_SEED_OFFSET, self.vae_step, self.config.vae_batch_size)
         posterior = self.vae.encode(pixels).latent_dist
         latents = posterior.sample(generator=self._generator(1, self.vae_step))
         reconstruction = self.vae.decode(latents).sample
-        loss = F.l1_loss(reconstruction, pixels) + self.config.vae_kl_weight * posterior.kl().mean()
+        loss = self.reconstruction_loss(reconstruction, pixels) + self.config.vae_kl_weight * posterior.kl().mean()
         self.vae_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.vae_optimizer.step()
@@ -96,7 +105,7 @@ class Trainer:
         pixels, _ = self._batch(DECODER_SEED_OFFSET, self.decoder_step, self.config.decoder_batch_size)
         with torch.no_grad():
             latents = self.vae.encode(pixels).latent_dist.sample(generator=self._generator(3, self.decoder_step))
-        loss = F.l1_loss(self.vae.decode(latents).sample, pixels)
+        loss = self.reconstruction_loss(self.vae.decode(latents).sample, pixels)
         self.decoder_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.decoder_optimizer.step()
@@ -224,6 +233,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, required=True, help="run folder: checkpoint.pt and model/")
     parser.add_argument("--seed", type=int, help="default: the checkpoint's seed with --resume, else 0")
     parser.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.pt")
+    parser.add_argument("--config", type=Path,
+                        help="a training_config.json to start from, e.g. engine/training/recipes/sharp-2x.json; "
+                             "default: the settings that made the committed weights")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu, cuda, mps")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for torch")
     parser.add_argument("--vae-steps", type=int, help="override the config's autoencoder steps")
@@ -249,9 +261,19 @@ def main(argv: list[str] | None = None) -> None:
     checkpoint_path = args.out / CHECKPOINT
     if args.resume and not checkpoint_path.exists():
         raise SystemExit(f"--resume: no checkpoint at {checkpoint_path}; start without --resume")
+    if args.resume and args.config:
+        raise SystemExit("--resume continues with the checkpoint's own settings; leave out --config")
     state = torch.load(checkpoint_path, map_location=args.device, weights_only=False) if args.resume else None
-    base = TrainingConfig.model_validate(state["config"]) if state else TrainingConfig()
-    config = base.model_copy(update=overrides)
+    try:
+        if state:
+            base = state["config"]
+        elif args.config:
+            base = TrainingConfig.from_file(args.config).model_dump()
+        else:
+            base = {}
+        config = TrainingConfig.model_validate(base | overrides)
+    except (OSError, ValidationError) as error:
+        raise SystemExit(f"invalid training settings: {error}") from error
     trainer = Trainer(config, args.out, torch.device(args.device))
     if state:
         trainer.load_state(state)

@@ -83,8 +83,8 @@ def test_tiled_generation_lives_on_a_torus(engine):
     model = engine.model()
     pipe = model.text_to_image
     noise = torch.randn((1, *model.latent_shape(64, 64)), generator=torch.Generator().manual_seed(5))
-    # Four latent cells keep every UNet downsampling aligned; the VAE turns a cell into vae_scale pixels.
-    cells = 4
+    # A shift of this many latent cells keeps every UNet downsampling aligned; each cell is vae_scale pixels.
+    cells = model.size_multiple // model.vae_scale
     shift = cells * model.vae_scale
     rolled = torch.roll(noise, shifts=cells, dims=3)
 

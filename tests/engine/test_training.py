@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,6 +26,8 @@ from engine.training.config import CONFIG_FILENAME, TrainingConfig
 from engine.training.evaluate import evaluate_ground_truth
 from engine.training.judge import judge_image
 from engine.training.train import CHECKPOINT, MODEL_FOLDER, Trainer, main
+
+RECIPES = Path(__file__).parents[2] / "engine" / "training" / "recipes"
 
 
 @pytest.fixture(scope="module")
@@ -144,6 +147,27 @@ def test_exported_model_loads_through_the_standard_pipeline(tmp_path):
     image = pipeline("a red circle", num_inference_steps=2, generator=torch.Generator().manual_seed(0)).images[0]
     assert image.size == (64, 64)
     assert json.loads((model / CONFIG_FILENAME).read_text())["unet_steps"] == 2
+
+
+def test_attention_flags_must_match_the_unet_levels():
+    with pytest.raises(ValueError, match="one flag per level"):
+        TrainingConfig(unet_channels=(16, 32, 64), unet_attention=(False, True, True, False))
+
+
+def test_the_sharp_recipe_trains_a_2x_autoencoder_model_that_loads(tmp_path):
+    torch.set_num_threads(1)
+    main(["--out", str(tmp_path), "--config", str(RECIPES / "sharp-2x.json"),
+          "--vae-steps", "1", "--unet-steps", "1", "--decoder-steps", "1"])
+    pipeline = AutoPipelineForText2Image.from_pretrained(tmp_path / MODEL_FOLDER)
+    assert pipeline.vae_scale_factor == 2 and pipeline.unet.config.sample_size == 32
+    image = pipeline("a red star", num_inference_steps=1, generator=torch.Generator().manual_seed(0)).images[0]
+    assert image.size == (64, 64)
+
+
+def test_resume_refuses_a_second_config(tmp_path):
+    (tmp_path / CHECKPOINT).touch()
+    with pytest.raises(SystemExit, match="leave out --config"):
+        main(["--out", str(tmp_path), "--resume", "--config", str(RECIPES / "sharp-2x.json")])
 
 
 def test_resume_without_a_checkpoint_says_what_to_do(tmp_path):
