@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import logging
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -196,35 +197,29 @@ class Trainer:
         self.config.save(folder)
 
     def run(self) -> None:
-        every = self.config.checkpoint_every
         self.vae.train()
-        with tqdm(total=self.config.vae_steps, initial=self.vae_step, desc="autoencoder", mininterval=30) as bar:
-            while self.vae_step < self.config.vae_steps:
-                bar.set_postfix(loss=f"{self.train_vae_step():.4f}", refresh=False)
-                bar.update()
-                if self.vae_step % every == 0 or self.vae_step == self.config.vae_steps:
-                    self.checkpoint()
+        self._stage("autoencoder", self.config.vae_steps, lambda: self.vae_step, self.train_vae_step)
         self.vae.eval().requires_grad_(False)
         if self.unet_step == 0:
             self.calibrate_latent_scale()
         self.unet.train()
         self.text_encoder.train()
-        with tqdm(total=self.config.unet_steps, initial=self.unet_step, desc="diffusion", mininterval=30) as bar:
-            while self.unet_step < self.config.unet_steps:
-                bar.set_postfix(loss=f"{self.train_unet_step():.4f}", refresh=False)
-                bar.update()
-                if self.unet_step % every == 0 or self.unet_step == self.config.unet_steps:
-                    self.checkpoint()
+        self._stage("diffusion", self.config.unet_steps, lambda: self.unet_step, self.train_unet_step)
         self.unet.eval()
         self.text_encoder.eval()
         self.vae.decoder.train()
         for parameter in self._decoder_parameters():
             parameter.requires_grad_(True)
-        with tqdm(total=self.config.decoder_steps, initial=self.decoder_step, desc="decoder", mininterval=30) as bar:
-            while self.decoder_step < self.config.decoder_steps:
-                bar.set_postfix(loss=f"{self.train_decoder_step():.4f}", refresh=False)
+        self._stage("decoder", self.config.decoder_steps, lambda: self.decoder_step, self.train_decoder_step)
+
+    def _stage(self, name: str, total: int, done: Callable[[], int], train_step: Callable[[], float]) -> None:
+        """Train until `done()` reaches `total`, checkpointing every `checkpoint_every` steps and at the end,
+        so a resumed run picks up within one interval of where it stopped."""
+        with tqdm(total=total, initial=done(), desc=name, mininterval=30) as bar:
+            while done() < total:
+                bar.set_postfix(loss=f"{train_step():.4f}", refresh=False)
                 bar.update()
-                if self.decoder_step % every == 0 or self.decoder_step == self.config.decoder_steps:
+                if done() % self.config.checkpoint_every == 0 or done() == total:
                     self.checkpoint()
 
 

@@ -55,8 +55,13 @@ async def test_a_word_banned_after_the_grid_stops_its_buttons(
     job = job_id_of(grid)
     await reply_to(emu, await emu.send_slash_command("config", {"banned_words": "spider"}, user=emu.owner), "config")
 
-    for custom_id in (f"imagine:reroll:{job}", f"imagine:vary:{job}:1:strong"):
-        answer = await reply_to(emu, await emu.click_button(grid, custom_id), "the banned word refusal")
+    presses = (
+        lambda: emu.click_button(grid, f"imagine:reroll:{job}"),
+        lambda: emu.click_button(grid, f"imagine:vary:{job}:1:strong"),
+        lambda: emu.send_slash_command("reproduce", {"job": job}),
+    )
+    for press in presses:
+        answer = await reply_to(emu, await press(), "the banned word refusal")
         assert answer.ephemeral and "spider" in answer.content
     assert len(await bot.jobs.recent_jobs(emu.user.id)) == 1
 
