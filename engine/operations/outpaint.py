@@ -40,16 +40,18 @@ def zoom_layout(source_size: tuple[int, int], multiple: int) -> Layout:
 def pan_layout(source_size: tuple[int, int], direction: Direction, multiple: int, max_pixels: int) -> Layout:
     width, height = snap(source_size[0], multiple), snap(source_size[1], multiple)
     horizontal = direction in (Direction.LEFT, Direction.RIGHT)
-    grown = (width * 1.5, height) if horizontal else (width, height * 1.5)
-    if grown[0] * grown[1] > max_pixels:
-        scale = math.sqrt(max_pixels / (grown[0] * grown[1]))
-        width, height = snap_down(width * scale, multiple), snap_down(height * scale, multiple)
-    extra = snap_up(width / 2, multiple) if horizontal else snap_up(height / 2, multiple)
-    if horizontal:
-        canvas, x, y = (width + extra, height), (extra if direction is Direction.LEFT else 0), 0
-    else:
-        canvas, x, y = (width, height + extra), 0, (extra if direction is Direction.UP else 0)
-    return Layout(canvas, (x, y, width, height))
+    scale = min(1.0, math.sqrt(max_pixels / (width * height * 1.5)))
+    while True:
+        placed_w, placed_h = snap_down(width * scale, multiple), snap_down(height * scale, multiple)
+        extra = snap_up((placed_w if horizontal else placed_h) / 2, multiple)
+        canvas = (placed_w + extra, placed_h) if horizontal else (placed_w, placed_h + extra)
+        # Rounding the strip up can overshoot the budget by a row of cells; shrink until it fits.
+        if canvas[0] * canvas[1] <= max_pixels or (placed_w, placed_h) == (multiple, multiple):
+            break
+        scale *= 0.95
+    x = extra if direction is Direction.LEFT else 0
+    y = extra if direction is Direction.UP else 0
+    return Layout(canvas, (x, y, placed_w, placed_h))
 
 
 def canvas_and_mask(source: Image.Image, layout: Layout) -> tuple[Image.Image, Image.Image, Image.Image]:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image
 
+from engine.operations.outpaint import pan_layout
+
 from engine.outputs import save_result
-from engine.request import GenerationRequest
+from engine.request import Direction, GenerationRequest
 from tests.engine.conftest import pixels
 
 
@@ -86,6 +90,22 @@ def test_pan_extends_the_canvas_and_keeps_the_source_where_it_was(engine, source
     assert np.array_equal(pixels(panned.crop(box)), pixels(original))
     new_area = np.asarray(panned.convert("L"), dtype=float)
     assert new_area.std() > 0
+
+
+@given(
+    source_size=st.tuples(st.integers(8, 2048), st.integers(8, 2048)),
+    direction=st.sampled_from(list(Direction)),
+    multiple=st.sampled_from([8, 16, 64]),
+    max_pixels=st.integers(256 * 256, 2048 * 2048),
+)
+def test_a_pan_canvas_never_exceeds_the_pixel_budget(source_size, direction, multiple, max_pixels):
+    layout = pan_layout(source_size, direction, multiple, max_pixels)
+    width, height = layout.canvas
+    x, y, placed_w, placed_h = layout.box
+    assert width * height <= max_pixels
+    assert width % multiple == 0 and height % multiple == 0
+    assert 0 <= x and x + placed_w <= width and 0 <= y and y + placed_h <= height
+    assert (width, height) != (placed_w, placed_h), "the pan must add a strip to paint"
 
 
 def test_a_missing_source_image_is_a_clear_request_error(engine, tmp_path):
