@@ -53,7 +53,12 @@ class Base(DeclarativeBase):
 
 class Job(Base):
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_status_user", "status", "user_id"),)
+    __table_args__ = (
+        Index("ix_jobs_status_user", "status", "user_id"),
+        # Serving order asks when each waiting user last had a job start; on a long history
+        # this index answers that with one lookup per user instead of a scan of their jobs.
+        Index("ix_jobs_user_started", "user_id", "started_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(16), unique=True, default=new_public_id)

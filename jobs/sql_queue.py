@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, func, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from jobs.batching import pick_group
 from jobs.models import Image, Job, JobKind, JobStatus, new_public_id, utcnow
@@ -87,10 +87,12 @@ class SqlJobQueue(JobQueue):
             select(Job.id, Job.public_id, Job.user_id, Job.kind, Job.parameters)
             .where(Job.status == JobStatus.QUEUED).order_by(Job.id)
         ))
-        users = {job.user_id for job in queued}
-        served = dict(session.execute(
-            select(Job.user_id, func.max(Job.started_at)).where(Job.user_id.in_(users)).group_by(Job.user_id)
-        ).all()) if users else {}
+        waiting_users = select(Job.user_id).where(Job.status == JobStatus.QUEUED).distinct().subquery()
+        their_jobs = aliased(Job)
+        last_started = (
+            select(func.max(their_jobs.started_at)).where(their_jobs.user_id == waiting_users.c.user_id).scalar_subquery()
+        )
+        served = dict(session.execute(select(waiting_users.c.user_id, last_started)).all())
         return queued, served
 
     @staticmethod

@@ -9,7 +9,12 @@ from types import SimpleNamespace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jobs.sql_queue import serving_order
+from engine.request import GenerationRequest
+from jobs.database import make_engine, make_session_factory, upgrade_to_head
+from jobs.models import JobKind
+from jobs.queue import NewJob
+from jobs.settings import JobSettings
+from jobs.sql_queue import SqlJobQueue, serving_order
 
 users = st.integers(min_value=1, max_value=5)
 queues = st.lists(users, max_size=30)
@@ -62,3 +67,25 @@ def test_the_least_recently_served_user_goes_first() -> None:
     assert [job.user_id for job in serving_order(jobs, served)] == [1, 2, 1]
     served = _served({1: 10, 2: 5})
     assert [job.user_id for job in serving_order(jobs, served)] == [2, 1, 1]
+
+
+def test_the_database_queue_serves_the_user_whose_last_job_started_longest_ago(database_url: str) -> None:
+    upgrade_to_head(database_url)
+    engine = make_engine(database_url)
+    queue = SqlJobQueue(make_session_factory(engine), JobSettings(database_url=database_url))
+
+    def submit(user: int) -> str:
+        request = GenerationRequest(prompt=f"a job of user {user}", seed=user)
+        return queue.submit(NewJob(request, JobKind.IMAGINE, user, request.prompt)).public_id
+
+    def claim() -> list[str]:
+        return [job.public_id for job in queue.claim_next(device="cpu", batch_id="b", max_batch_images=4)]
+
+    try:
+        first, second = submit(1), submit(2)
+        assert claim() == [first]
+        assert claim() == [second]
+        older, newer = submit(2), submit(1)
+        assert [job.public_id for job in queue.waiting()] == [newer, older]
+    finally:
+        engine.dispose()
