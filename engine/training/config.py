@@ -58,6 +58,8 @@ class TrainingConfig(BaseModel):
     unet_steps: int = 5250
     unet_batch_size: int = 32
     unet_learning_rate: float = 1e-3
+    # recipes/sharp-2x.json sets 0, keeping the text encoder as initialised: trained jointly there,
+    # it let the position words fade before its UNet learned positions (see the model card).
     text_learning_rate: float = 3e-4
     warmup_steps: int = 200
     caption_dropout: float = 0.1
