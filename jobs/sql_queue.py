@@ -81,12 +81,17 @@ class SqlJobQueue(JobQueue):
                 f"The queue is full right now ({total} jobs waiting). Please try again in a few minutes."
             )
 
-    def _queued_and_served(self, session: Session) -> tuple[list[Row], dict[int, datetime | None]]:
-        """The queued jobs (only the columns serving needs) and when each of their users last had a job start."""
-        queued = list(session.execute(
+    def _queued_and_served(self, session: Session, *, lock: bool = False) -> tuple[list[Row], dict[int, datetime | None]]:
+        """The queued jobs (only the columns serving needs) and when each of their users last had a job start.
+
+        `lock` holds the queued rows until the transaction ends, so that two devices claiming at once
+        on PostgreSQL cannot both take a job: the second waits, then sees it is no longer queued.
+        SQLite needs no lock, since its transactions begin IMMEDIATE and so run one at a time."""
+        waiting = (
             select(Job.id, Job.public_id, Job.user_id, Job.kind, Job.parameters)
             .where(Job.status == JobStatus.QUEUED).order_by(Job.id)
-        ))
+        )
+        queued = list(session.execute(waiting.with_for_update() if lock else waiting))
         waiting_users = select(Job.user_id).where(Job.status == JobStatus.QUEUED).distinct().subquery()
         their_jobs = aliased(Job)
         last_started = (
@@ -106,7 +111,7 @@ class SqlJobQueue(JobQueue):
 
     def claim_next(self, *, device: str, batch_id: str, max_batch_images: int) -> list[WaitingJob]:
         with self._sessions.begin() as session:
-            queued, served = self._queued_and_served(session)
+            queued, served = self._queued_and_served(session, lock=True)
             if not queued:
                 return []
             running = dict(session.execute(

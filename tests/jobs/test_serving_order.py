@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -87,5 +89,31 @@ def test_the_database_queue_serves_the_user_whose_last_job_started_longest_ago(d
         assert claim() == [second]
         older, newer = submit(2), submit(1)
         assert [job.public_id for job in queue.waiting()] == [newer, older]
+    finally:
+        engine.dispose()
+
+
+def test_devices_claiming_at_the_same_time_never_get_the_same_job(database_url: str) -> None:
+    upgrade_to_head(database_url)
+    engine = make_engine(database_url)
+    queue = SqlJobQueue(make_session_factory(engine), JobSettings(database_url=database_url))
+    submitted = set()
+    for user in range(60):
+        request = GenerationRequest(prompt=f"a job of user {user}", seed=user)
+        submitted.add(queue.submit(NewJob(request, JobKind.IMAGINE, user, request.prompt)).public_id)
+    start = threading.Barrier(4)
+
+    def claim_until_empty(device: str) -> list[str]:
+        start.wait()
+        claimed = []
+        while group := queue.claim_next(device=device, batch_id=device, max_batch_images=4):
+            claimed += [job.public_id for job in group]
+        return claimed
+
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            claims = list(pool.map(claim_until_empty, ["cuda:0", "cuda:1", "cuda:2", "cuda:3"]))
+        every_claim = [public_id for claimed in claims for public_id in claimed]
+        assert sorted(every_claim) == sorted(submitted)
     finally:
         engine.dispose()
