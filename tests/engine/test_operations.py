@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from engine.operations.outpaint import pan_layout
-
 from engine.outputs import save_result
 from engine.request import Direction, GenerationRequest
 from tests.engine.conftest import pixels

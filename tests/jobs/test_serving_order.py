@@ -1,13 +1,16 @@
-"""Round-robin serving order, fuzzed: nobody waits behind another user's second turn."""
+"""Round-robin serving order, fuzzed and on real databases: nobody waits behind another user's
+second turn, and no job is claimed twice."""
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -71,49 +74,45 @@ def test_the_least_recently_served_user_goes_first() -> None:
     assert [job.user_id for job in serving_order(jobs, served)] == [2, 1, 1]
 
 
-def test_the_database_queue_serves_the_user_whose_last_job_started_longest_ago(database_url: str) -> None:
+@pytest.fixture
+def sql_queue(database_url: str) -> Iterator[SqlJobQueue]:
     upgrade_to_head(database_url)
     engine = make_engine(database_url)
-    queue = SqlJobQueue(make_session_factory(engine), JobSettings(database_url=database_url))
-
-    def submit(user: int) -> str:
-        request = GenerationRequest(prompt=f"a job of user {user}", seed=user)
-        return queue.submit(NewJob(request, JobKind.IMAGINE, user, request.prompt)).public_id
-
-    def claim() -> list[str]:
-        return [job.public_id for job in queue.claim_next(device="cpu", batch_id="b", max_batch_images=4)]
-
     try:
-        first, second = submit(1), submit(2)
-        assert claim() == [first]
-        assert claim() == [second]
-        older, newer = submit(2), submit(1)
-        assert [job.public_id for job in queue.waiting()] == [newer, older]
+        yield SqlJobQueue(make_session_factory(engine), JobSettings(database_url=database_url))
     finally:
         engine.dispose()
 
 
-def test_devices_claiming_at_the_same_time_never_get_the_same_job(database_url: str) -> None:
-    upgrade_to_head(database_url)
-    engine = make_engine(database_url)
-    queue = SqlJobQueue(make_session_factory(engine), JobSettings(database_url=database_url))
-    submitted = set()
-    for user in range(60):
-        request = GenerationRequest(prompt=f"a job of user {user}", seed=user)
-        submitted.add(queue.submit(NewJob(request, JobKind.IMAGINE, user, request.prompt)).public_id)
+def _submit(queue: SqlJobQueue, user: int) -> str:
+    """A four-image job, so that each claim of at most four images takes exactly one."""
+    request = GenerationRequest(prompt=f"a job of user {user}", seed=user)
+    return queue.submit(NewJob(request, JobKind.IMAGINE, user, request.prompt)).public_id
+
+
+def _claim(queue: SqlJobQueue, device: str = "cpu") -> list[str]:
+    return [job.public_id for job in queue.claim_next(device=device, batch_id=device, max_batch_images=4)]
+
+
+def test_the_database_queue_serves_the_user_whose_last_job_started_longest_ago(sql_queue: SqlJobQueue) -> None:
+    first, second = _submit(sql_queue, 1), _submit(sql_queue, 2)
+    assert _claim(sql_queue) == [first]
+    assert _claim(sql_queue) == [second]
+    older, newer = _submit(sql_queue, 2), _submit(sql_queue, 1)
+    assert [job.public_id for job in sql_queue.waiting()] == [newer, older]
+
+
+def test_devices_claiming_at_the_same_time_never_get_the_same_job(sql_queue: SqlJobQueue) -> None:
+    submitted = [_submit(sql_queue, user) for user in range(60)]
     start = threading.Barrier(4)
 
     def claim_until_empty(device: str) -> list[str]:
         start.wait()
         claimed = []
-        while group := queue.claim_next(device=device, batch_id=device, max_batch_images=4):
-            claimed += [job.public_id for job in group]
+        while group := _claim(sql_queue, device):
+            claimed += group
         return claimed
 
-    try:
-        with ThreadPoolExecutor(4) as pool:
-            claims = list(pool.map(claim_until_empty, ["cuda:0", "cuda:1", "cuda:2", "cuda:3"]))
-        every_claim = [public_id for claimed in claims for public_id in claimed]
-        assert sorted(every_claim) == sorted(submitted)
-    finally:
-        engine.dispose()
+    with ThreadPoolExecutor(4) as pool:
+        claims = list(pool.map(claim_until_empty, ["cuda:0", "cuda:1", "cuda:2", "cuda:3"]))
+    assert sorted(public_id for claimed in claims for public_id in claimed) == sorted(submitted)
