@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -62,6 +63,14 @@ class TrainingConfig(BaseModel):
     # it let the position words fade before its UNet learned positions (see the model card).
     text_learning_rate: float = 3e-4
     warmup_steps: int = 200
+    # Diffusion timesteps are drawn uniformly until timestep_sampling_from_step, then, with "logit_normal"
+    # (SD3's scheme), as sigmoid(N(logit_mean, logit_std)) × train_timesteps: mostly the middle noise levels,
+    # where a shape word must turn a blob into a square, triangle or star. The uniform steps come first
+    # because positions are decided at the highest noise levels, which the logit-normal draw rarely visits.
+    timestep_sampling: Literal["uniform", "logit_normal"] = "uniform"
+    timestep_sampling_from_step: int = 0
+    logit_mean: float = 0.0
+    logit_std: float = 1.0
     caption_dropout: float = 0.1
     ema_decay: float = 0.999
 

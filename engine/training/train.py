@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from diffusers.optimization import get_constant_schedule_with_warmup
-from diffusers.training_utils import EMAModel
+from diffusers.training_utils import EMAModel, compute_density_for_timestep_sampling
 from pydantic import ValidationError
 from tqdm import tqdm
 
@@ -136,8 +136,7 @@ class Trainer:
             posterior = self.vae.encode(pixels).latent_dist
             latents = posterior.sample(generator=generator) * self.vae.config.scaling_factor
         noise = torch.randn(latents.shape, generator=generator).to(self.device)
-        timesteps = torch.randint(0, self.config.train_timesteps, (latents.shape[0],), generator=generator)
-        timesteps = timesteps.to(self.device)
+        timesteps = self.sample_timesteps(latents.shape[0], generator).to(self.device)
         noisy = self.scheduler.add_noise(latents, noise, timesteps)
         target = self.scheduler.get_velocity(latents, noise, timesteps)
         prediction = self.unet(noisy, timesteps, self._encode_captions(captions, step)).sample
@@ -150,6 +149,15 @@ class Trainer:
         self.ema.step(self._diffusion_parameters())
         self.unet_step += 1
         return loss.item()
+
+    def sample_timesteps(self, count: int, generator: torch.Generator) -> torch.Tensor:
+        config = self.config
+        if config.timestep_sampling == "uniform" or self.unet_step < config.timestep_sampling_from_step:
+            return torch.randint(0, config.train_timesteps, (count,), generator=generator)
+        fractions = compute_density_for_timestep_sampling(
+            config.timestep_sampling, count, config.logit_mean, config.logit_std, generator=generator
+        )
+        return (fractions * config.train_timesteps).long().clamp(0, config.train_timesteps - 1)
 
     def state(self) -> dict:
         return {

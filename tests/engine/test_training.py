@@ -164,6 +164,27 @@ def test_the_sharp_recipe_trains_a_2x_autoencoder_model_that_loads(tmp_path):
     assert image.size == (64, 64)
 
 
+def test_timesteps_move_to_the_middle_noise_levels_from_the_configured_step(tmp_path):
+    config = TrainingConfig(**TINY_RUN | {"timestep_sampling": "logit_normal", "timestep_sampling_from_step": 5})
+    trainer = Trainer(config, tmp_path, torch.device("cpu"))
+
+    def middle_share() -> float:
+        draws = trainer.sample_timesteps(4000, torch.Generator().manual_seed(0))
+        assert 0 <= int(draws.min()) and int(draws.max()) < config.train_timesteps
+        return float(((draws >= 250) & (draws < 750)).float().mean())
+
+    assert middle_share() == pytest.approx(0.5, abs=0.03)
+    trainer.unet_step = 5
+    assert middle_share() > 0.7  # sigmoid(N(0, 1)) lands in [0.25, 0.75) with probability 0.73
+
+
+def test_an_unknown_timestep_sampling_is_refused_with_the_choices(tmp_path):
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps({"timestep_sampling": "cosine"}))
+    with pytest.raises(SystemExit, match="'uniform' or 'logit_normal'"):
+        main(["--out", str(tmp_path / "run"), "--config", str(settings)])
+
+
 def test_resume_refuses_a_second_config(tmp_path):
     (tmp_path / CHECKPOINT).touch()
     with pytest.raises(SystemExit, match="leave out --config"):
