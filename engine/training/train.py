@@ -1,7 +1,7 @@
 """Train the default model from nothing: `python -m engine.training.train --out DIR --seed 0`.
 
-Three stages: the autoencoder first (on the same procedural images); then the UNet and the text encoder
-together, with the autoencoder frozen; last, the decoder alone is refined for sharper edges. The
+Three stages: the autoencoder first (on the same procedural images); then the UNet (and the text
+encoder, if its learning rate is not 0), with the autoencoder frozen; last, the decoder alone is refined for sharper edges. The
 encoder, and so the latent space the UNet learned, never changes after the first stage, which is why
 the decoder can be refined last (or, given the first stage's checkpoint, alongside the second). Every batch, noise draw and caption dropout comes from a
 generator seeded by (seed, step), and learning rates are constant after warm-up, so a run is
@@ -237,7 +237,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, help="default: the checkpoint's seed with --resume, else 0")
     parser.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.pt")
     parser.add_argument("--config", type=Path,
-                        help="a training_config.json to start from, e.g. engine/training/recipes/sharp-2x.json; "
+                        help="a training_config.json to start from (any subset of its settings); "
                              "default: the settings that made the committed weights")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu, cuda, mps")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for torch")

@@ -43,6 +43,12 @@ def test_a_coloured_prompt_gives_objects_of_that_colour(pipeline, colour):
     assert [judge_image(image).colour for image in images] == [colour, colour]
 
 
+@pytest.mark.parametrize("shape", ["square", "triangle", "star", "ring"])
+def test_a_shape_prompt_gives_that_shape(pipeline, shape):
+    images = generate(pipeline, f"a large green {shape} in the centre on a black background", seeds=(0, 1), steps=STEPS)
+    assert [judge_image(image).shape for image in images] == [shape, shape]
+
+
 def test_different_seeds_give_different_images(pipeline):
     images = generate(pipeline, "a green square", seeds=(0, 1, 2), steps=STEPS)
     assert mean_pairwise_distance(images) > 0.02

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +12,7 @@ from hypothesis import strategies as st
 from diffusers import AutoPipelineForText2Image, StableDiffusionPipeline
 from transformers import CLIPTokenizer
 
+from engine.default_model import DEFAULT_MODEL_FOLDER
 from engine.default_model.tokenizer import VOCABULARY_WORDS, build_tokenizer
 from engine.training.data import (
     HELD_OUT_COLOUR_POSITION,
@@ -26,9 +26,6 @@ from engine.training.config import CONFIG_FILENAME, TrainingConfig
 from engine.training.evaluate import evaluate_ground_truth
 from engine.training.judge import judge_image
 from engine.training.train import CHECKPOINT, MODEL_FOLDER, Trainer, main
-
-RECIPES = Path(__file__).parents[2] / "engine" / "training" / "recipes"
-
 
 @pytest.fixture(scope="module")
 def tokenizer(tmp_path_factory) -> CLIPTokenizer:
@@ -114,7 +111,11 @@ def test_judge_finds_nothing_in_a_blank_image():
 
 TINY_RUN = dict(
     vae_steps=2, unet_steps=2, decoder_steps=2, vae_batch_size=2, unet_batch_size=2, decoder_batch_size=2,
-    checkpoint_every=1, warmup_steps=1,
+    checkpoint_every=1, warmup_steps=1, text_learning_rate=3e-4,
+)
+# The previous default model's shape: three autoencoder levels, 4× downsampling, a three-level UNet.
+FOUR_X_SETTINGS = dict(
+    vae_channels=[16, 32, 32], vae_mid_attention=True, unet_channels=[32, 64, 64], unet_attention=[True, True, False]
 )
 
 
@@ -149,19 +150,32 @@ def test_exported_model_loads_through_the_standard_pipeline(tmp_path):
     assert json.loads((model / CONFIG_FILENAME).read_text())["unet_steps"] == 2
 
 
+def test_the_default_settings_are_those_that_made_the_committed_weights():
+    assert TrainingConfig.load(DEFAULT_MODEL_FOLDER) == TrainingConfig()
+
+
 def test_attention_flags_must_match_the_unet_levels():
     with pytest.raises(ValueError, match="one flag per level"):
         TrainingConfig(unet_channels=(16, 32, 64), unet_attention=(False, True, True, False))
 
 
-def test_the_sharp_recipe_trains_a_2x_autoencoder_model_that_loads(tmp_path):
+def test_a_settings_file_trains_a_4x_autoencoder_model_that_loads(tmp_path):
     torch.set_num_threads(1)
-    main(["--out", str(tmp_path), "--config", str(RECIPES / "sharp-2x.json"),
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps(FOUR_X_SETTINGS))
+    main(["--out", str(tmp_path / "run"), "--config", str(settings),
           "--vae-steps", "1", "--unet-steps", "1", "--decoder-steps", "1"])
-    pipeline = AutoPipelineForText2Image.from_pretrained(tmp_path / MODEL_FOLDER)
-    assert pipeline.vae_scale_factor == 2 and pipeline.unet.config.sample_size == 32
+    pipeline = AutoPipelineForText2Image.from_pretrained(tmp_path / "run" / MODEL_FOLDER)
+    assert pipeline.vae_scale_factor == 4 and pipeline.unet.config.sample_size == 16
     image = pipeline("a red star", num_inference_steps=1, generator=torch.Generator().manual_seed(0)).images[0]
     assert image.size == (64, 64)
+
+
+def test_the_default_settings_train_a_2x_autoencoder_model(tmp_path):
+    torch.set_num_threads(1)
+    main(["--out", str(tmp_path), "--vae-steps", "1", "--unet-steps", "1", "--decoder-steps", "1"])
+    pipeline = AutoPipelineForText2Image.from_pretrained(tmp_path / MODEL_FOLDER)
+    assert pipeline.vae_scale_factor == 2 and pipeline.unet.config.sample_size == 32
 
 
 def test_timesteps_move_to_the_middle_noise_levels_from_the_configured_step(tmp_path):
@@ -187,8 +201,10 @@ def test_an_unknown_timestep_sampling_is_refused_with_the_choices(tmp_path):
 
 def test_resume_refuses_a_second_config(tmp_path):
     (tmp_path / CHECKPOINT).touch()
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps(FOUR_X_SETTINGS))
     with pytest.raises(SystemExit, match="leave out --config"):
-        main(["--out", str(tmp_path), "--resume", "--config", str(RECIPES / "sharp-2x.json")])
+        main(["--out", str(tmp_path), "--resume", "--config", str(settings)])
 
 
 def test_resume_without_a_checkpoint_says_what_to_do(tmp_path):
