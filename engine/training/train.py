@@ -1,9 +1,10 @@
 """Train the default model from nothing: `python -m engine.training.train --out DIR --seed 0`.
 
 Three stages: the autoencoder first (on the same procedural images); then the UNet (and the text
-encoder, if its learning rate is not 0), with the autoencoder frozen; last, the decoder alone is refined for sharper edges. The
-encoder, and so the latent space the UNet learned, never changes after the first stage, which is why
-the decoder can be refined last (or, given the first stage's checkpoint, alongside the second). Every batch, noise draw and caption dropout comes from a
+encoder, if its learning rate is not 0), with the autoencoder frozen; last, the decoder alone is
+refined for sharper edges. The encoder, and so the latent space the UNet learned, never changes after
+the first stage, which is why the decoder can be refined last (or, given the first stage's
+checkpoint, alongside the second). Every batch, noise draw, timestep and caption dropout comes from a
 generator seeded by (seed, step), and learning rates are constant after warm-up, so a run is
 reproducible, `--resume` continues exactly where a checkpoint left off, and a checkpoint at step k is
 the model a run with `--unet-steps k` would produce. Each checkpoint also exports DIR/model, a
