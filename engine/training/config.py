@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, PositiveFloat, model_validator
 
 CONFIG_FILENAME = "training_config.json"
 
@@ -70,7 +70,7 @@ class TrainingConfig(BaseModel):
     timestep_sampling: Literal["uniform", "logit_normal"] = "logit_normal"
     timestep_sampling_from_step: int = 10_250
     logit_mean: float = 0.0
-    logit_std: float = 1.0
+    logit_std: PositiveFloat = 1.0
     caption_dropout: float = 0.1
     ema_decay: float = 0.999
 

@@ -192,10 +192,14 @@ def test_timesteps_move_to_the_middle_noise_levels_from_the_configured_step(tmp_
     assert middle_share() > 0.7  # sigmoid(N(0, 1)) lands in [0.25, 0.75) with probability 0.73
 
 
-def test_an_unknown_timestep_sampling_is_refused_with_the_choices(tmp_path):
+@pytest.mark.parametrize(("setting", "message"), [
+    ({"timestep_sampling": "cosine"}, "'uniform' or 'logit_normal'"),
+    ({"logit_std": 0}, "logit_std.*greater than 0"),
+])
+def test_bad_timestep_sampling_settings_are_refused_with_a_reason(tmp_path, setting, message):
     settings = tmp_path / "settings.json"
-    settings.write_text(json.dumps({"timestep_sampling": "cosine"}))
-    with pytest.raises(SystemExit, match="'uniform' or 'logit_normal'"):
+    settings.write_text(json.dumps(setting))
+    with pytest.raises(SystemExit, match=f"(?s){message}"):
         main(["--out", str(tmp_path / "run"), "--config", str(settings)])
 
 
