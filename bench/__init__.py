@@ -1,1 +1,4 @@
-"""Benchmarks: the naive diffusers baseline, the engine and the queue on the same bursts of jobs (docs/performance.md)."""
+"""Benchmarks: the naive diffusers baseline, the engine and the queue on the same bursts of jobs.
+
+See docs/performance.md.
+"""

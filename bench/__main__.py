@@ -50,8 +50,12 @@ def quiet_model_loading() -> None:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--suite", choices=SUITES, default="cpu",
-                        help="cpu (default): tiny model, ratios; gpu: SD 1.5 with every lever; smoke: seconds")
+    parser.add_argument(
+        "--suite",
+        choices=SUITES,
+        default="cpu",
+        help="cpu (default): tiny model, ratios; gpu: SD 1.5 with every lever; smoke: seconds",
+    )
     parser.add_argument("--model", choices=MODEL_NAMES, help="default: the engine's embedded model")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 ...")
     parser.add_argument("--users", type=_positive, help="simulated users in the burst")
@@ -60,12 +64,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--levers", type=_names(LEVERS, "lever(s)"), help=f"comma list of: {', '.join(LEVERS)}")
     parser.add_argument("--lever-jobs", type=_positive, help="jobs each lever runs")
     parser.add_argument("--ack-users", type=_positive, help="users firing /imagine at once")
-    parser.add_argument("--parts", type=_names(PARTS, "part(s)"),
-                        help=f"comma list of {', '.join(PARTS)} (default: all), to split a run into shorter ones")
+    parser.add_argument(
+        "--parts",
+        type=_names(PARTS, "part(s)"),
+        help=f"comma list of {', '.join(PARTS)} (default: all), to split a run into shorter ones",
+    )
     parser.add_argument("--repeats", type=_positive, help="runs per measurement, fastest kept")
     parser.add_argument("--threads", type=_positive, help="torch CPU threads (default: torch's choice)")
-    parser.add_argument("--cache-dir", type=Path, default=Path("data"),
-                        help="where model folders are built once (default: data/)")
+    parser.add_argument(
+        "--cache-dir", type=Path, default=Path("data"), help="where model folders are built once (default: data/)"
+    )
     parser.add_argument("--out", type=Path, help="result file (default: bench/results/<suite>-<device>-<time>.json)")
     return parser.parse_args(argv)
 
@@ -76,10 +84,19 @@ def main(argv: list[str] | None = None) -> Path:
     quiet_model_loading()
     if args.threads:
         torch.set_num_threads(args.threads)
-    suite = customised(SUITES[args.suite], model=args.model, device=args.device, users=args.users,
-                       jobs_per_user=args.jobs_per_user, steps=args.steps, levers=args.levers,
-                       lever_jobs=args.lever_jobs, ack_users=args.ack_users, parts=args.parts,
-                       repeats=args.repeats)
+    suite = customised(
+        SUITES[args.suite],
+        model=args.model,
+        device=args.device,
+        users=args.users,
+        jobs_per_user=args.jobs_per_user,
+        steps=args.steps,
+        levers=args.levers,
+        lever_jobs=args.lever_jobs,
+        ack_users=args.ack_users,
+        parts=args.parts,
+        repeats=args.repeats,
+    )
     started = now_utc()
     result = run_suite(suite, args.cache_dir)
     document = {

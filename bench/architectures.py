@@ -159,8 +159,15 @@ TINY_SD = Architecture(
         "norm_num_groups": 32,
         "sample_size": 32,
     },
-    {**_CLIP_L, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
-     "projection_dim": 32, "vocab_size": 1000},
+    {
+        **_CLIP_L,
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "projection_dim": 32,
+        "vocab_size": 1000,
+    },
 )
 
 ARCHITECTURES = {arch.name: arch for arch in (TINY_SD, SD15, SDXL)}
@@ -192,8 +199,11 @@ def scale_init(module: torch.nn.Module, gain: float, generator: torch.Generator)
 def text_encoder_model(config: dict, *, projection: bool) -> torch.nn.Module:
     """CLIP text tower whose special-token ids match `project_tokenizer` (pooling finds the EOS)."""
     tokenizer = project_tokenizer(TEXT_TOKENS)
-    ids = {"bos_token_id": tokenizer.bos_token_id, "eos_token_id": tokenizer.eos_token_id,
-           "pad_token_id": tokenizer.pad_token_id}
+    ids = {
+        "bos_token_id": tokenizer.bos_token_id,
+        "eos_token_id": tokenizer.eos_token_id,
+        "pad_token_id": tokenizer.pad_token_id,
+    }
     model_class = CLIPTextModelWithProjection if projection else CLIPTextModel
     return model_class(CLIPTextConfig(**config, **ids))
 
@@ -221,8 +231,9 @@ def build_components(arch: Architecture, *, seed: int = 0, gain: float = 0.5) ->
     return components
 
 
-def unet_inputs(config, latent_size: int, batch: int, *, tokens: int = TEXT_TOKENS, device="cpu",
-                dtype=torch.float32) -> dict:
+def unet_inputs(
+    config, latent_size: int, batch: int, *, tokens: int = TEXT_TOKENS, device="cpu", dtype=torch.float32
+) -> dict:
     """Keyword arguments of one UNet forward (`batch` counts the CFG copy), from the UNet's config alone."""
     inputs = {
         "sample": torch.randn(batch, config["in_channels"], latent_size, latent_size, device=device, dtype=dtype),
@@ -244,8 +255,13 @@ def vae_latents(config, latent_size: int, batch: int, *, device="cpu", dtype=tor
 
 
 def prompt_ids(tokenizer, batch: int, *, device="cpu") -> torch.Tensor:
-    encoded = tokenizer(["a photograph of an astronaut riding a horse"] * batch, padding="max_length",
-                        max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt")
+    encoded = tokenizer(
+        ["a photograph of an astronaut riding a horse"] * batch,
+        padding="max_length",
+        max_length=tokenizer.model_max_length,
+        truncation=True,
+        return_tensors="pt",
+    )
     return encoded.input_ids.to(device)
 
 
@@ -260,15 +276,26 @@ def check_finite(pipe, resolution: int) -> None:
     latent_size = resolution // pipe.vae_scale_factor
     with torch.inference_mode():
         outputs = {
-            "unet": unet(**unet_inputs(unet.config, latent_size, 1, tokens=pipe.tokenizer.model_max_length,
-                                       device=unet.device, dtype=unet.dtype)).sample,
-            "vae decoder": vae.decode(vae_latents(vae.config, latent_size, 1, device=vae.device,
-                                                  dtype=vae.dtype)).sample,
+            "unet": unet(
+                **unet_inputs(
+                    unet.config,
+                    latent_size,
+                    1,
+                    tokens=pipe.tokenizer.model_max_length,
+                    device=unet.device,
+                    dtype=unet.dtype,
+                )
+            ).sample,
+            "vae decoder": vae.decode(
+                vae_latents(vae.config, latent_size, 1, device=vae.device, dtype=vae.dtype)
+            ).sample,
         }
         for number, encoder in enumerate(text_encoders(pipe), start=1):
             ids = prompt_ids(pipe.tokenizer, 1, device=encoder.device)
             outputs[f"text encoder {number}"] = encoder(ids).last_hidden_state
     broken = [name for name, tensor in outputs.items() if not torch.isfinite(tensor).all()]
     if broken:
-        raise NonFiniteOutput(f"{', '.join(broken)} produced NaN/inf with random weights in {unet.dtype}; "
-                              "lower the init gain in bench.architectures.build_components")
+        raise NonFiniteOutput(
+            f"{', '.join(broken)} produced NaN/inf with random weights in {unet.dtype}; "
+            "lower the init gain in bench.architectures.build_components"
+        )

@@ -67,9 +67,13 @@ async def imagine_ack_latency(engine, *, users: int = 50, prompt: str = "a light
         if emulator.is_alive():
             emulator.kill()
     acks, queued = latencies
-    return {"measured": True, "users": users, "ack_latency_s": percentiles(acks),
-            "queued_reply_latency_s": percentiles(queued),
-            "acks_over_3s_deadline": sum(ack > DISCORD_ACK_DEADLINE_S for ack in acks)}
+    return {
+        "measured": True,
+        "users": users,
+        "ack_latency_s": percentiles(acks),
+        "queued_reply_latency_s": percentiles(queued),
+        "acks_over_3s_deadline": sum(ack > DISCORD_ACK_DEADLINE_S for ack in acks),
+    }
 
 
 async def _receive(connection):
@@ -97,12 +101,22 @@ async def _run_bot(engine, endpoints: Endpoints, connection, data_dir: Path, use
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(endpoints.gateway_url)
     try:
         jobs = JobService(
-            JobSettings(_env_file=None, database_url=f"sqlite:///{data_dir / 'bench.db'}", data_dir=data_dir,
-                        engine_devices=(str(engine.device),), max_queue_length=users + 1, stop_timeout=0),
+            JobSettings(
+                _env_file=None,
+                database_url=f"sqlite:///{data_dir / 'bench.db'}",
+                data_dir=data_dir,
+                engine_devices=(str(engine.device),),
+                max_queue_length=users + 1,
+                stop_timeout=0,
+            ),
             engine_factory=functools.partial(Engine, engine.settings),
         )
-        settings = BotSettings(_env_file=None, discord_token=endpoints.bot_token, guild_ids=[endpoints.guild_id],
-                               channel_upload_limit=endpoints.attachment_size_limit)
+        settings = BotSettings(
+            _env_file=None,
+            discord_token=endpoints.bot_token,
+            guild_ids=[endpoints.guild_id],
+            channel_upload_limit=endpoints.attachment_size_limit,
+        )
         bot = ImagineBot(settings, jobs, guild_ready_timeout=0.1)
         async with running_client(bot, endpoints.bot_token, ready_timeout=60):
             connection.send(BOT_READY)
@@ -124,17 +138,25 @@ async def _drive_emulator(connection, users: int, prompt: str) -> None:
     emu = DiscordEmulator()
     await emu.start()
     try:
-        connection.send(Endpoints(emu.api_base, emu.gateway_url, emu.bot_token, emu.guild.id,
-                                  emu.attachment_size_limit))
+        connection.send(
+            Endpoints(emu.api_base, emu.gateway_url, emu.bot_token, emu.guild.id, emu.attachment_size_limit)
+        )
         if await _receive(connection) != BOT_READY:
             raise RuntimeError("the bot's process did not report ready")
         await _burst(emu, [emu.user], prompt)
         # The engine process starts with the service; the burst measures a warm bot, not torch's import.
-        await emu.wait_for(lambda: any(message.attachments for message in emu.messages_in()),
-                           timeout=ACK_TIMEOUT, what="the warm-up job's grid")
+        await emu.wait_for(
+            lambda: any(message.attachments for message in emu.messages_in()),
+            timeout=ACK_TIMEOUT,
+            what="the warm-up job's grid",
+        )
         interactions = await _burst(emu, [emu.make_user(f"user{number}") for number in range(users)], prompt)
-        connection.send(([i.acknowledged_at - i.created_at for i in interactions],
-                         [i.first_followup_at - i.created_at for i in interactions]))
+        connection.send(
+            (
+                [i.acknowledged_at - i.created_at for i in interactions],
+                [i.first_followup_at - i.created_at for i in interactions],
+            )
+        )
     finally:
         with contextlib.suppress(Exception):
             await emu.stop()
@@ -147,9 +169,16 @@ async def _burst(emu, people, prompt: str) -> list:
     one waiter watches the whole burst, so measuring adds no work per user.
     """
     interactions = await asyncio.gather(
-        *(emu.send_slash_command("imagine", {"prompt": prompt}, user=person) for person in people))
-    await emu.wait_for(lambda: all(interaction.acknowledged for interaction in interactions),
-                       timeout=ACK_TIMEOUT, what="the /imagine acknowledgements")
-    await emu.wait_for(lambda: all(interaction.followups for interaction in interactions),
-                       timeout=ACK_TIMEOUT, what="the 'Queued as job' replies")
+        *(emu.send_slash_command("imagine", {"prompt": prompt}, user=person) for person in people)
+    )
+    await emu.wait_for(
+        lambda: all(interaction.acknowledged for interaction in interactions),
+        timeout=ACK_TIMEOUT,
+        what="the /imagine acknowledgements",
+    )
+    await emu.wait_for(
+        lambda: all(interaction.followups for interaction in interactions),
+        timeout=ACK_TIMEOUT,
+        what="the 'Queued as job' replies",
+    )
     return interactions

@@ -33,16 +33,20 @@ def _groups(jobs: list[GenerationRequest], max_batch_images: int) -> list[list[i
     groups: list[list[int]] = []
     for index, request in enumerate(jobs):
         last = groups[-1] if groups else None
-        if (last is not None and jobs[last[0]].compatible_key() == request.compatible_key()
-                and sum(jobs[i].count for i in last) + request.count <= max_batch_images):
+        if (
+            last is not None
+            and jobs[last[0]].compatible_key() == request.compatible_key()
+            and sum(jobs[i].count for i in last) + request.count <= max_batch_images
+        ):
             last.append(index)
         else:
             groups.append([index])
     return groups
 
 
-def run_engine_batched(engine, jobs: list[GenerationRequest], *, max_batch_images: int,
-                       name: str = "engine") -> RunMeasurement:
+def run_engine_batched(
+    engine, jobs: list[GenerationRequest], *, max_batch_images: int, name: str = "engine"
+) -> RunMeasurement:
     """All jobs arrive at t=0 and run group after group, with previews on as in the bot."""
     warmup_s = warm_up_engine(engine, jobs[0])
     timings = [JobTiming() for _ in jobs]
@@ -57,5 +61,10 @@ def run_engine_batched(engine, jobs: list[GenerationRequest], *, max_batch_image
         for index in group:
             timings[index].finished = done
     wall = time.perf_counter() - start
-    return RunMeasurement(name, sum(request.count for request in jobs), wall, timings,
-                          {"warmup_s": warmup_s, "max_batch_images": max_batch_images})
+    return RunMeasurement(
+        name,
+        sum(request.count for request in jobs),
+        wall,
+        timings,
+        {"warmup_s": warmup_s, "max_batch_images": max_batch_images},
+    )

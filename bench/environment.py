@@ -23,8 +23,12 @@ def machine(device: torch.device) -> dict:
     }
     if device.type == "cuda":
         properties = torch.cuda.get_device_properties(device)
-        info |= {"gpu": properties.name, "gpu_memory_gib": round(properties.total_memory / 2**30, 1),
-                 "cuda": torch.version.cuda, "gpu_count": torch.cuda.device_count()}
+        info |= {
+            "gpu": properties.name,
+            "gpu_memory_gib": round(properties.total_memory / 2**30, 1),
+            "cuda": torch.version.cuda,
+            "gpu_count": torch.cuda.device_count(),
+        }
     return info
 
 

@@ -32,9 +32,11 @@ class JobFlops:
     @property
     def total(self) -> int:
         cfg_batch = 2
-        return (self.images * self.steps * cfg_batch * self.unet_per_image_step
-                + self.images * self.vae_decode_per_image
-                + cfg_batch * self.text_encoders_per_prompt)
+        return (
+            self.images * self.steps * cfg_batch * self.unet_per_image_step
+            + self.images * self.vae_decode_per_image
+            + cfg_batch * self.text_encoders_per_prompt
+        )
 
     def as_dict(self) -> dict:
         return {**asdict(self), "total": self.total, "total_tflop": self.total / 1e12}
@@ -70,14 +72,21 @@ def text_encoder_flops(encoder_class, config) -> int:
 def sd15_unet_check() -> dict:
     """Our count for the SD 1.5 UNet against the published figure: the counter's own sanity check."""
     counted = unet_flops(SD15.unet, SD15.latent_size) / 1e12
-    return {"counted_tflop": counted, "reference_tflop": SD15_UNET_REFERENCE_TFLOP,
-            "ratio": counted / SD15_UNET_REFERENCE_TFLOP}
+    return {
+        "counted_tflop": counted,
+        "reference_tflop": SD15_UNET_REFERENCE_TFLOP,
+        "ratio": counted / SD15_UNET_REFERENCE_TFLOP,
+    }
 
 
 def job_flops(pipe, resolution: int, *, images: int, steps: int) -> JobFlops:
     """FLOPs of one imagine job on `pipe`'s architecture, counted from its modules' configs."""
     latent_size = resolution // pipe.vae_scale_factor
     text = sum(text_encoder_flops(type(encoder), encoder.config) for encoder in text_encoders(pipe))
-    return JobFlops(unet_flops(pipe.unet.config, latent_size, tokens=pipe.tokenizer.model_max_length),
-                    vae_decode_flops(type(pipe.vae), pipe.vae.config, latent_size),
-                    text, images, steps)
+    return JobFlops(
+        unet_flops(pipe.unet.config, latent_size, tokens=pipe.tokenizer.model_max_length),
+        vae_decode_flops(type(pipe.vae), pipe.vae.config, latent_size),
+        text,
+        images,
+        steps,
+    )

@@ -59,8 +59,11 @@ LEVERS: dict[str, PipelineOptions] = {
     "vae_tiny": replace(BASELINE, vae="tiny"),
     "preview_every_step": replace(BASELINE, preview_every=1),
     "preview_every_5": replace(BASELINE, preview_every=5),
-    "all": PipelineOptions(dtype="bfloat16", images_per_call=16,
-                           speedups=Speedups(channels_last=True, fuse_qkv=True, compile_mode="default")),
+    "all": PipelineOptions(
+        dtype="bfloat16",
+        images_per_call=16,
+        speedups=Speedups(channels_last=True, fuse_qkv=True, compile_mode="default"),
+    ),
 }
 
 # Levers that only make sense (or only finish in minutes) on a GPU.

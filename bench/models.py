@@ -36,8 +36,9 @@ def model_folder(name: str, cache_dir: Path) -> Path:
         if arch.xl:
             pipe = StableDiffusionXLPipeline(**components)
         else:
-            pipe = StableDiffusionPipeline(**components, safety_checker=None, feature_extractor=None,
-                                           requires_safety_checker=False)
+            pipe = StableDiffusionPipeline(
+                **components, safety_checker=None, feature_extractor=None, requires_safety_checker=False
+            )
         # Half precision on disk halves the write; every run loads it in its own dtype.
         dtype = torch.float32 if arch.resolution < 256 else torch.float16
         pipe.to(dtype=dtype).save_pretrained(staging)

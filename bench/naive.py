@@ -52,11 +52,17 @@ def decode(pipe: DiffusionPipeline, latents: torch.Tensor) -> list:
 def _chunks(jobs: list[GenerationRequest], images_per_call: int) -> list[list[tuple[int, int]]]:
     """(job index, seed) per image, cut into calls of `images_per_call` images in arrival order."""
     images = [(index, seed) for index, request in enumerate(jobs) for seed in request.seeds]
-    return [images[i:i + images_per_call] for i in range(0, len(images), images_per_call)]
+    return [images[i : i + images_per_call] for i in range(0, len(images), images_per_call)]
 
 
-def _call(pipe: DiffusionPipeline, request: GenerationRequest, prompts: list[str], seeds: list[int],
-          options: PipelineOptions, on_preview) -> torch.Tensor:
+def _call(
+    pipe: DiffusionPipeline,
+    request: GenerationRequest,
+    prompts: list[str],
+    seeds: list[int],
+    options: PipelineOptions,
+    on_preview,
+) -> torch.Tensor:
     device = pipe.unet.device
 
     def preview(pipe, step, timestep, kwargs):
@@ -66,9 +72,13 @@ def _call(pipe: DiffusionPipeline, request: GenerationRequest, prompts: list[str
         return kwargs
 
     return pipe(
-        prompt=prompts, negative_prompt=[request.negative_prompt] * len(prompts),
-        height=request.height, width=request.width, num_inference_steps=request.steps,
-        guidance_scale=request.guidance, output_type="latent",
+        prompt=prompts,
+        negative_prompt=[request.negative_prompt] * len(prompts),
+        height=request.height,
+        width=request.width,
+        num_inference_steps=request.steps,
+        guidance_scale=request.guidance,
+        output_type="latent",
         generator=[torch.Generator(device).manual_seed(seed) for seed in seeds],
         callback_on_step_end=preview if options.preview_every else None,
     ).images
@@ -78,14 +88,16 @@ def warm_up(pipe: DiffusionPipeline, request: GenerationRequest, options: Pipeli
     """One short call at the measured batch shape, so compilation never lands on a user's job."""
     start = time.perf_counter()
     warm = request.model_copy(update={"steps": 2})
-    latents = _call(pipe, warm, [warm.prompt] * options.images_per_call, list(range(options.images_per_call)),
-                    options, lambda: None)
+    latents = _call(
+        pipe, warm, [warm.prompt] * options.images_per_call, list(range(options.images_per_call)), options, lambda: None
+    )
     decode(pipe, latents)
     return time.perf_counter() - start
 
 
-def run_naive(pipe: DiffusionPipeline, jobs: list[GenerationRequest], options: PipelineOptions,
-              name: str = "naive") -> RunMeasurement:
+def run_naive(
+    pipe: DiffusionPipeline, jobs: list[GenerationRequest], options: PipelineOptions, name: str = "naive"
+) -> RunMeasurement:
     """All jobs arrive at t=0; images run `images_per_call` at a time, one call after another."""
     device = pipe.unet.device
     warmup_s = warm_up(pipe, jobs[0], options)
@@ -102,8 +114,14 @@ def run_naive(pipe: DiffusionPipeline, jobs: list[GenerationRequest], options: P
                     timings[index].first_output = time.perf_counter() - start
 
         call_start = time.perf_counter()
-        latents = _call(pipe, jobs[chunk[0][0]], [jobs[index].prompt for index, _ in chunk],
-                        [seed for _, seed in chunk], options, seen_preview)
+        latents = _call(
+            pipe,
+            jobs[chunk[0][0]],
+            [jobs[index].prompt for index, _ in chunk],
+            [seed for _, seed in chunk],
+            options,
+            seen_preview,
+        )
         synchronize(device)
         decode_start = time.perf_counter()
         decode(pipe, latents)
@@ -118,6 +136,15 @@ def run_naive(pipe: DiffusionPipeline, jobs: list[GenerationRequest], options: P
                 timings[index].finished = done - start
     wall = time.perf_counter() - start
     images = sum(request.count for request in jobs)
-    return RunMeasurement(name, images, wall, timings, {
-        "warmup_s": warmup_s, "text_and_denoise_s": unet_s, "decode_s": decode_s, "options": options.as_dict(),
-    })
+    return RunMeasurement(
+        name,
+        images,
+        wall,
+        timings,
+        {
+            "warmup_s": warmup_s,
+            "text_and_denoise_s": unet_s,
+            "decode_s": decode_s,
+            "options": options.as_dict(),
+        },
+    )

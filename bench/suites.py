@@ -9,6 +9,7 @@ overhead, batching) and the Discord acknowledgement latency, on the embedded tin
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import logging
 from collections.abc import Callable
@@ -56,12 +57,34 @@ class Suite:
 
 
 SUITES = {
-    "smoke": Suite("smoke", "default", "cpu", Workload(users=2, jobs_per_user=1, steps=2),
-                   ("baseline", "batch4"), lever_jobs=2, ack_users=3),
-    "cpu": Suite("cpu", "default", "cpu", Workload(users=4, jobs_per_user=3, steps=8),
-                 tuple(name for name in LEVERS if name not in GPU_ONLY), lever_jobs=4, ack_users=50, repeats=3),
-    "gpu": Suite("gpu", "sd15", "cuda", Workload(users=4, jobs_per_user=4, steps=25),
-                 tuple(name for name in LEVERS if name not in OPT_IN), lever_jobs=4, ack_users=50),
+    "smoke": Suite(
+        "smoke",
+        "default",
+        "cpu",
+        Workload(users=2, jobs_per_user=1, steps=2),
+        ("baseline", "batch4"),
+        lever_jobs=2,
+        ack_users=3,
+    ),
+    "cpu": Suite(
+        "cpu",
+        "default",
+        "cpu",
+        Workload(users=4, jobs_per_user=3, steps=8),
+        tuple(name for name in LEVERS if name not in GPU_ONLY),
+        lever_jobs=4,
+        ack_users=50,
+        repeats=3,
+    ),
+    "gpu": Suite(
+        "gpu",
+        "sd15",
+        "cuda",
+        Workload(users=4, jobs_per_user=4, steps=25),
+        tuple(name for name in LEVERS if name not in OPT_IN),
+        lever_jobs=4,
+        ack_users=50,
+    ),
 }
 
 
@@ -108,14 +131,17 @@ def _levers(suite: Suite, folder: Path, device: torch.device, requests, flops, p
         pipe = None
         try:
             if options == BASELINE:
-                measurement = _best_of(suite.repeats, lambda: run_naive(reference, requests, BASELINE, name))
+                measurement = _best_of(suite.repeats, functools.partial(run_naive, reference, requests, BASELINE, name))
                 results[name] = _with_rates(measurement, flops, peak) | {"speedup_vs_baseline": 1.0}
                 continue
             pipe = build_pipeline(folder, options, device)
-            pair = _interleaved(suite.repeats, {
-                "baseline": lambda: run_naive(reference, requests, BASELINE),
-                name: lambda: run_naive(pipe, requests, options, name),
-            })
+            pair = _interleaved(
+                suite.repeats,
+                {
+                    "baseline": functools.partial(run_naive, reference, requests, BASELINE),
+                    name: functools.partial(run_naive, pipe, requests, options, name),
+                },
+            )
             results[name] = _with_rates(pair[name], flops, peak) | {
                 "paired_baseline_wall_s": pair["baseline"].wall_s,
                 "speedup_vs_baseline": pair["baseline"].wall_s / pair[name].wall_s,
@@ -135,8 +161,9 @@ def _comparisons(runs: dict, flops: JobFlops, peak: PeakMatmul, jobs: int) -> di
     floor_s = flops.total / (peak.tflops * 1e12)
     return {
         "engine_vs_naive_images_per_s": _ratio(queue_batched["images_per_s"], naive["images_per_s"]),
-        "engine_vs_naive_p50_latency": _ratio(naive["latency_to_grid_s"]["p50"],
-                                              queue_batched["latency_to_grid_s"]["p50"]),
+        "engine_vs_naive_p50_latency": _ratio(
+            naive["latency_to_grid_s"]["p50"], queue_batched["latency_to_grid_s"]["p50"]
+        ),
         "queue_overhead_wall": _ratio(queue["wall_s"], direct["wall_s"]),
         "queue_overhead_per_job_s": (queue["wall_s"] - direct["wall_s"]) / jobs,
         "batching_through_queue_images_per_s": _ratio(queue_batched["images_per_s"], queue["images_per_s"]),
@@ -149,16 +176,22 @@ def _comparisons(runs: dict, flops: JobFlops, peak: PeakMatmul, jobs: int) -> di
 def _measure_runs(suite: Suite, pipe, engine, jobs, flops: JobFlops, peak: PeakMatmul) -> dict:
     requests = [request for _, request in jobs]
     one_job, batched = suite.workload.images_per_job, suite.max_batch_images
-    measured = _interleaved(suite.repeats, {
-        "naive": lambda: run_naive(pipe, requests, BASELINE),
-        "engine_direct": lambda: run_engine_batched(engine, requests, max_batch_images=one_job,
-                                                    name="engine_direct"),
-        "engine_direct_batched": lambda: run_engine_batched(engine, requests, max_batch_images=batched,
-                                                            name="engine_direct_batched"),
-        "queue": lambda: asyncio.run(run_through_queue(engine, jobs, max_batch_images=one_job, name="queue")),
-        "queue_batched": lambda: asyncio.run(run_through_queue(engine, jobs, max_batch_images=batched,
-                                                               name="queue_batched")),
-    })
+    measured = _interleaved(
+        suite.repeats,
+        {
+            "naive": lambda: run_naive(pipe, requests, BASELINE),
+            "engine_direct": lambda: run_engine_batched(
+                engine, requests, max_batch_images=one_job, name="engine_direct"
+            ),
+            "engine_direct_batched": lambda: run_engine_batched(
+                engine, requests, max_batch_images=batched, name="engine_direct_batched"
+            ),
+            "queue": lambda: asyncio.run(run_through_queue(engine, jobs, max_batch_images=one_job, name="queue")),
+            "queue_batched": lambda: asyncio.run(
+                run_through_queue(engine, jobs, max_batch_images=batched, name="queue_batched")
+            ),
+        },
+    )
     runs = {name: _with_rates(measurement, flops, peak) for name, measurement in measured.items()}
     return {"runs": runs, "comparisons": _comparisons(runs, flops, peak, len(jobs))}
 
@@ -181,9 +214,16 @@ def run_suite(suite: Suite, cache_dir: Path) -> dict:
         "flops": {"job": flops.as_dict(), "sd15_unet_check": sd15_unet_check()},
     }
     if "runs" in suite.parts or "ack" in suite.parts:
-        engine = Engine(EngineSettings(_env_file=None, model_id=str(folder), data_dir=cache_dir,
-                                       default_steps=workload.steps, max_pixels=resolution * resolution),
-                        device=suite.device)
+        engine = Engine(
+            EngineSettings(
+                _env_file=None,
+                model_id=str(folder),
+                data_dir=cache_dir,
+                default_steps=workload.steps,
+                max_pixels=resolution * resolution,
+            ),
+            device=suite.device,
+        )
         if "runs" in suite.parts:
             document |= _measure_runs(suite, pipe, engine, jobs, flops, peak)
         pipe = None
@@ -194,7 +234,7 @@ def run_suite(suite: Suite, cache_dir: Path) -> dict:
     pipe = None
     _free_memory()
     if "levers" in suite.parts:
-        requests = [request for _, request in jobs[:suite.lever_jobs]]
+        requests = [request for _, request in jobs[: suite.lever_jobs]]
         document["levers"] = _levers(suite, folder, device, requests, flops, peak)
     return document
 
@@ -202,7 +242,9 @@ def run_suite(suite: Suite, cache_dir: Path) -> dict:
 def customised(suite: Suite, **overrides) -> Suite:
     """The suite with the command line's overrides (None means keep the suite's value)."""
     workload_fields = {"users", "jobs_per_user", "steps"}
-    workload = replace(suite.workload, **{key: value for key, value in overrides.items()
-                                           if key in workload_fields and value is not None})
+    workload = replace(
+        suite.workload,
+        **{key: value for key, value in overrides.items() if key in workload_fields and value is not None},
+    )
     rest = {key: value for key, value in overrides.items() if key not in workload_fields and value is not None}
     return replace(suite, workload=workload, **rest)

@@ -33,13 +33,18 @@ class Workload:
     def jobs(self, resolution: int, seed: int = 1000) -> list[tuple[int, GenerationRequest]]:
         """(user_id, fully resolved imagine request) in arrival order: round-robin over users."""
         jobs = []
-        for round_index in range(self.jobs_per_user):
+        for _round_index in range(self.jobs_per_user):
             for user in range(self.users):
                 number = len(jobs)
                 request = GenerationRequest(
-                    prompt=PROMPTS[number % len(PROMPTS)], width=resolution, height=resolution,
-                    steps=self.steps, guidance=self.guidance, sampler=self.sampler,
-                    count=self.images_per_job, seed=seed + 100 * number,
+                    prompt=PROMPTS[number % len(PROMPTS)],
+                    width=resolution,
+                    height=resolution,
+                    steps=self.steps,
+                    guidance=self.guidance,
+                    sampler=self.sampler,
+                    count=self.images_per_job,
+                    seed=seed + 100 * number,
                 )
                 jobs.append((1000 + user, request))
         return jobs

@@ -75,7 +75,9 @@ class JobActions:
                 "Ask a server admin to let me send messages and attach files here."
             ) from error
         warnings = "".join(f"\n⚠️ {warning}" for warning in request.warnings)
-        receipt = messages.shorten(f"Queued as job `{job.public_id}` ({message.jump_url}).{warnings}", messages.MAX_CONTENT)
+        receipt = messages.shorten(
+            f"Queued as job `{job.public_id}` ({message.jump_url}).{warnings}", messages.MAX_CONTENT
+        )
         try:
             await interaction.followup.send(receipt, ephemeral=True)
         except discord.HTTPException as error:  # e.g. the interaction token expired; delivery does not need it

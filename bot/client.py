@@ -25,11 +25,7 @@ ALLOWED_MENTIONS = discord.AllowedMentions(everyone=False, roles=False, users=Tr
 
 def walk_extensions() -> list[str]:
     """Every module under bot.exts that defines `setup`: one feature per file, found, not listed."""
-    return [
-        module.name
-        for module in pkgutil.walk_packages(exts.__path__, f"{exts.__name__}.")
-        if not module.ispkg
-    ]
+    return [module.name for module in pkgutil.walk_packages(exts.__path__, f"{exts.__name__}.") if not module.ispkg]
 
 
 class ImagineBot(commands.Bot):

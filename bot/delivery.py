@@ -21,7 +21,17 @@ from bot import messages
 from bot.layouts import grid_view, image_view
 from bot.throttle import ThrottledWriter
 from bot.uploads import Upload, UploadTooLarge, fit_file, fit_png
-from jobs.events import TERMINAL_EVENTS, Accepted, Cancelled, Failed, Finished, JobEvent, PositionChanged, ProgressEvent, Started
+from jobs.events import (
+    TERMINAL_EVENTS,
+    Accepted,
+    Cancelled,
+    Failed,
+    Finished,
+    JobEvent,
+    PositionChanged,
+    ProgressEvent,
+    Started,
+)
 from jobs.views import JobView
 
 if TYPE_CHECKING:
@@ -208,4 +218,6 @@ def finished_message(job: JobView, grid_path: Path, image_paths: tuple[Path, ...
     except UploadTooLarge as error:
         content = messages.job_content(job.request, job.user_id, f"done, but {error}", notes=job.request.warnings)
         return JobMessage(content, layout=layout, final=True)
-    return JobMessage(messages.job_content(job.request, job.user_id, notes=job.request.warnings), upload, layout, final=True)
+    return JobMessage(
+        messages.job_content(job.request, job.user_id, notes=job.request.warnings), upload, layout, final=True
+    )

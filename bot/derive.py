@@ -23,7 +23,9 @@ def reroll(request: GenerationRequest) -> GenerationRequest:
     return _rebuild(request, seed=random_seed(), chaos_seed=None)
 
 
-def _from_image(request: GenerationRequest, image: ImageView, operation: Operation, **changes: Any) -> GenerationRequest:
+def _from_image(
+    request: GenerationRequest, image: ImageView, operation: Operation, **changes: Any
+) -> GenerationRequest:
     """An image-to-image job on one stored image; the engine sizes the output from the source."""
     fresh = {
         "operation": operation,

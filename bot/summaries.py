@@ -44,7 +44,11 @@ def history_content(jobs: list[JobView]) -> str:
         return "You have no jobs yet. Try `/imagine prompt: a red fox in snow`."
     lines = ["**Your recent jobs** (newest first):"]
     for job in jobs:
-        where = f" · https://discord.com/channels/{job.guild_id or '@me'}/{job.channel_id}/{job.message_id}" if job.message_id else ""
+        where = (
+            f" · https://discord.com/channels/{job.guild_id or '@me'}/{job.channel_id}/{job.message_id}"
+            if job.message_id
+            else ""
+        )
         lines.append(f"`{job.public_id}` {job.kind}, {job.status}: {shorten(job.raw_prompt, 80)}{where}")
     lines.append("Use `/show job:<id>` to post one again, `/reproduce job:<id>` to make it again.")
     return shorten("\n".join(lines), MAX_CONTENT)
@@ -82,6 +86,4 @@ def config_content(config: GuildConfigView) -> str:
     channels = ", ".join(f"<#{channel}>" for channel in config.allowed_channel_ids) or "every channel"
     words = ", ".join(config.banned_words) or "none"
     role = f"<@&{config.admin_role_id}>" if config.admin_role_id else "none (the server owner only)"
-    return shorten(
-        f"**Images allowed in:** {channels}\n**Banned words:** {words}\n**Admin role:** {role}", MAX_CONTENT
-    )
+    return shorten(f"**Images allowed in:** {channels}\n**Banned words:** {words}\n**Admin role:** {role}", MAX_CONTENT)

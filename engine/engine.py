@@ -25,11 +25,11 @@ from engine.model import LoadedModel
 from engine.noise import image_generator, initial_noise
 from engine.progress import step_callback
 from engine.request import GenerationRequest, Operation
+from engine.results import GenerationCancelled, GenerationResult, Progress, RequestError
 from engine.samplers import DEFAULT_SAMPLER, UnknownSamplerError, normalize_sampler
 from engine.settings import EngineSettings
 from engine.sizing import fit_size
 from engine.speedups import Speedups
-from engine.results import GenerationCancelled, GenerationResult, Progress, RequestError
 from engine.tiling import seamless
 
 ModelNotFoundError = loading.ModelNotFoundError
@@ -52,7 +52,9 @@ class _Slot:
 class Engine:
     def __init__(self, settings: EngineSettings | None = None, device: str | None = None):
         self.settings = settings or EngineSettings()
-        self.device, self.dtype = loading.choose_device(device or self.settings.engine_device, self.settings.engine_dtype)
+        self.device, self.dtype = loading.choose_device(
+            device or self.settings.engine_device, self.settings.engine_dtype
+        )
         self.speedups = Speedups.from_settings(self.settings)
         self._loaded: LoadedModel | None = None
         self._upscaler = None
@@ -89,8 +91,15 @@ class Engine:
         for aspect in aspects:
             for batch_size in batch_sizes:
                 # A replay runs exactly `batch_size` images in one UNet batch, beyond a job's 16-image cap too.
-                request = GenerationRequest(prompt="warm-up", aspect=aspect, steps=WARM_UP_STEPS, seed=0, count=1,
-                                            replay_batch=batch_size, replay_slot=0)
+                request = GenerationRequest(
+                    prompt="warm-up",
+                    aspect=aspect,
+                    steps=WARM_UP_STEPS,
+                    seed=0,
+                    count=1,
+                    replay_batch=batch_size,
+                    replay_slot=0,
+                )
                 for _ in range(calls):
                     self.run(request)
         return time.perf_counter() - start
@@ -160,13 +169,17 @@ class Engine:
         with self._lock:
             if first.operation is Operation.UPSCALE and self.settings.upscaler_model:
                 images, scheduler_name = self._dedicated_upscale(first, slots, on_step_end)
-                metadata = self._metadata(model, scheduler_name, len(slots)) | {"upscaler": self.settings.upscaler_model}
+                metadata = self._metadata(model, scheduler_name, len(slots)) | {
+                    "upscaler": self.settings.upscaler_model
+                }
             else:
                 images, scheduler_name = self._diffuse(model, requests, slots, on_step_end)
                 metadata = self._metadata(model, scheduler_name, len(slots))
         results = []
         for index, request in enumerate(requests):
-            picked = [(position, slot) for position, slot in enumerate(slots) if slot.request_index == index and slot.kept]
+            picked = [
+                (position, slot) for position, slot in enumerate(slots) if slot.request_index == index and slot.kept
+            ]
             results.append(
                 GenerationResult(
                     request=request,
@@ -280,8 +293,11 @@ class Engine:
             "scheduler": scheduler_name,
             "dtype": str(model.dtype).removeprefix("torch."),
             "device": str(model.device),
-            "versions": {"torch": torch.__version__, "diffusers": diffusers.__version__,
-                         "transformers": transformers.__version__},
+            "versions": {
+                "torch": torch.__version__,
+                "diffusers": diffusers.__version__,
+                "transformers": transformers.__version__,
+            },
             "batch_size": batch_size,
             "speedups": self.speedups.as_dict(),
         }
@@ -313,6 +329,5 @@ def _truncation_warning(model: LoadedModel, label: str, text: str) -> str | None
     if len(dropped) > DROPPED_TEXT_SHOWN:
         dropped = dropped[:DROPPED_TEXT_SHOWN] + "…"
     return (
-        f"Your {label} is {len(ids) - 2} tokens but the model reads only {window - 2}; "
-        f"the end was ignored: “{dropped}”"
+        f"Your {label} is {len(ids) - 2} tokens but the model reads only {window - 2}; the end was ignored: “{dropped}”"
     )

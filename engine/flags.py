@@ -11,9 +11,10 @@ Phones autocorrect `--` into an em or en dash, so `—ar` and `–ar` count as `
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from math import gcd
-from typing import Any, Callable
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -31,9 +32,38 @@ STYLIZE_TO_GUIDANCE = ((0, 3.0), (100, 7.0), (1000, 15.0))
 
 # Options people paste from Midjourney that have no meaning here: ignored with a warning.
 MIDJOURNEY_ONLY_FLAGS = frozenset(
-    {"v", "version", "niji", "q", "quality", "style", "iw", "weird", "w", "stop", "repeat", "r",
-     "fast", "relax", "turbo", "hd", "test", "testp", "uplight", "upbeta", "creative",
-     "cref", "cw", "sref", "sw", "p", "personalize", "exp", "draft", "raw"}
+    {
+        "v",
+        "version",
+        "niji",
+        "q",
+        "quality",
+        "style",
+        "iw",
+        "weird",
+        "w",
+        "stop",
+        "repeat",
+        "r",
+        "fast",
+        "relax",
+        "turbo",
+        "hd",
+        "test",
+        "testp",
+        "uplight",
+        "upbeta",
+        "creative",
+        "cref",
+        "cw",
+        "sref",
+        "sw",
+        "p",
+        "personalize",
+        "exp",
+        "draft",
+        "raw",
+    }
 )
 
 _DASHES = r"(?:--|-[\u2013\u2014]|[\u2013\u2014][-\u2013\u2014]?)"
@@ -87,7 +117,7 @@ def _check_aspect(aspect: tuple[int, int]) -> tuple[int, int]:
 def stylize_to_guidance(stylize: int) -> float:
     """Guidance for a Midjourney --stylize value, interpolating STYLIZE_TO_GUIDANCE; rounded to
     two decimals so the `--cfg` shown back to the user stays readable."""
-    for (low_s, low_g), (high_s, high_g) in zip(STYLIZE_TO_GUIDANCE, STYLIZE_TO_GUIDANCE[1:]):
+    for (low_s, low_g), (high_s, high_g) in zip(STYLIZE_TO_GUIDANCE, STYLIZE_TO_GUIDANCE[1:], strict=False):
         if stylize <= high_s:
             return round(low_g + (stylize - low_s) * (high_g - low_g) / (high_s - low_s), 2)
     raise ValueError(f"stylize {stylize} is above {STYLIZE_TO_GUIDANCE[-1][0]}")
@@ -137,8 +167,13 @@ _ASPECT_USAGE = f"W:H with whole numbers between 1:{MAX_ASPECT_RATIO} and {MAX_A
 _FLAGS = (
     _Flag("ar", ("aspect",), _ASPECT_USAGE, parse_aspect),
     _Flag("seed", (), f"a whole number from 0 to {MAX_SEED}, like --seed 1234", _whole(0, MAX_SEED)),
-    _Flag("no", (), "things to keep out of the image, separated by commas, like --no text, watermark",
-          _negative_terms, repeatable=True),
+    _Flag(
+        "no",
+        (),
+        "things to keep out of the image, separated by commas, like --no text, watermark",
+        _negative_terms,
+        repeatable=True,
+    ),
     _Flag("steps", (), "a whole number from 1 to 150, like --steps 30", _whole(1, 150)),
     _Flag("cfg", (), "a number from 0 to 30, like --cfg 7.5", _decimal(0.0, 30.0)),
     _Flag("stylize", ("s",), "a whole number from 0 to 1000, like --stylize 250", _whole(0, 1000)),
@@ -195,7 +230,7 @@ def _split(text: str) -> tuple[str, list[tuple[str, str]]]:
     if not matches:
         return text.strip(), []
     ends = [match.start() for match in matches[1:]] + [len(text)]
-    pairs = [(match[1].lower(), text[match.end() : end].strip()) for match, end in zip(matches, ends)]
+    pairs = [(match[1].lower(), text[match.end() : end].strip()) for match, end in zip(matches, ends, strict=False)]
     return text[: matches[0].start()].strip(), pairs
 
 
@@ -235,9 +270,7 @@ def parse_prompt(text: str, defaults: PromptDefaults | None = None) -> Generatio
     prompt, pairs = _split(text)
     values, warnings = _parse_flags(pairs)
     if not prompt:
-        raise FlagError(
-            "the prompt is empty: describe the image before any flags, like: a red fox in snow --ar 3:2"
-        )
+        raise FlagError("the prompt is empty: describe the image before any flags, like: a red fox in snow --ar 3:2")
     guidance = values.get("cfg", defaults.guidance)
     if "stylize" in values:
         guidance = stylize_to_guidance(values["stylize"])

@@ -28,8 +28,14 @@ SDXL_CHECKPOINT_KEY = "conditioner.embedders.1.model.transformer.resblocks.9.mlp
 
 HUB_PROBE_TIMEOUT_S = 10
 
-DTYPES = {"float32": torch.float32, "fp32": torch.float32, "float16": torch.float16, "fp16": torch.float16,
-          "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
+DTYPES = {
+    "float32": torch.float32,
+    "fp32": torch.float32,
+    "float16": torch.float16,
+    "fp16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "bf16": torch.bfloat16,
+}
 
 
 class ModelNotFoundError(RuntimeError):
@@ -67,21 +73,24 @@ def looks_like_path(model_id: str) -> bool:
     )
 
 
-def load_text_to_image(model_id: str, device: torch.device, dtype: torch.dtype,
-                       speedups: Speedups = Speedups()) -> DiffusionPipeline:
+def load_text_to_image(
+    model_id: str, device: torch.device, dtype: torch.dtype, speedups: Speedups | None = None
+) -> DiffusionPipeline:
     """Load `model_id` onto `device` with `speedups` applied; raise ModelNotFoundError with one actionable message.
 
     The derived pipelines (`image_to_image`, `inpainting`) share its modules and so its speedups."""
     pipe = _load(model_id, device, dtype, AutoPipelineForText2Image, allow_single_file=True)
-    return apply_speedups(pipe, speedups)
+    return apply_speedups(pipe, speedups or Speedups())
 
 
 def load_upscaler(model_id: str, device: torch.device, dtype: torch.dtype) -> DiffusionPipeline:
-    """Load a dedicated upscaler pipeline (hub id or diffusers folder), e.g. stabilityai/stable-diffusion-x4-upscaler."""
+    """Load a dedicated upscaler pipeline (hub id or diffusers folder), e.g. the SD x4 upscaler."""
     return _load(model_id, device, dtype, DiffusionPipeline, allow_single_file=False)
 
 
-def _load(model_id: str, device: torch.device, dtype: torch.dtype, loader, allow_single_file: bool) -> DiffusionPipeline:
+def _load(
+    model_id: str, device: torch.device, dtype: torch.dtype, loader, allow_single_file: bool
+) -> DiffusionPipeline:
     if looks_like_path(model_id):
         path = Path(model_id).expanduser()
         if not path.exists():
@@ -132,7 +141,7 @@ def _is_sdxl_checkpoint(path: Path) -> bool:
         from safetensors import safe_open
 
         with safe_open(path, framework="pt") as checkpoint:
-            return SDXL_CHECKPOINT_KEY in checkpoint.keys()
+            return SDXL_CHECKPOINT_KEY in checkpoint.keys()  # noqa: SIM118 (safe_open is not a mapping)
     state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     return SDXL_CHECKPOINT_KEY in state.get("state_dict", state)
 

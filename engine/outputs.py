@@ -107,7 +107,12 @@ def read_record(path: str | Path) -> tuple[GenerationRequest, int | None, dict]:
         request = GenerationRequest.model_validate(record["request"])
         index = record["index"]
         if index is not None:
-            replay = {"seed": record["seed"], "count": 1, "replay_batch": record["batch_size"], "replay_slot": record["slot"]}
+            replay = {
+                "seed": record["seed"],
+                "count": 1,
+                "replay_batch": record["batch_size"],
+                "replay_slot": record["slot"],
+            }
             request = GenerationRequest.model_validate(request.model_dump() | replay)
     except (ValueError, KeyError, TypeError) as error:  # json and pydantic errors are ValueErrors
         raise ValueError(f"{path} has a damaged '{RECORD_CHUNK}' record and cannot be reproduced ({error})") from None

@@ -24,7 +24,9 @@ def step_callback(sdxl: bool, slots: list[tuple[int, bool]], callbacks, cancel, 
                 continue
             picture = None
             if previews is not None:
-                picture = make_grid([p for p, (owner, kept) in zip(previews, slots) if owner == index and kept])
+                picture = make_grid(
+                    [p for p, (owner, kept) in zip(previews, slots, strict=False) if owner == index and kept]
+                )
             callback(Progress(step + 1, total, (step + 1) / total, picture))
         return {}
 

@@ -11,9 +11,10 @@ scipy and DPM++ SDE (single-step) needs torchsde.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -35,9 +36,7 @@ SAMPLERS: Mapping[str, SamplerSpec] = MappingProxyType(
         "heun": _spec("HeunDiscreteScheduler", "Heun"),
         "ddim": _spec("DDIMScheduler", "DDIM"),
         "pndm": _spec("PNDMScheduler", "PLMS", skip_prk_steps=True),
-        "dpm++2m": _spec(
-            "DPMSolverMultistepScheduler", "DPM++ 2M", algorithm_type="dpmsolver++", solver_order=2
-        ),
+        "dpm++2m": _spec("DPMSolverMultistepScheduler", "DPM++ 2M", algorithm_type="dpmsolver++", solver_order=2),
         "dpm++2m-karras": _spec(
             "DPMSolverMultistepScheduler",
             "DPM++ 2M Karras",

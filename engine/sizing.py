@@ -15,9 +15,7 @@ def fit_size(aspect: tuple[int, int], native: int, multiple: int, max_pixels: in
     `multiple` and width * height <= max_pixels; no side is ever below `multiple`."""
     aspect_w, aspect_h = aspect
     if aspect_w < 1 or aspect_h < 1 or native < 1 or multiple < 1:
-        raise ValueError(
-            f"aspect sides, native and multiple must be positive (got {aspect}, {native}, {multiple})"
-        )
+        raise ValueError(f"aspect sides, native and multiple must be positive (got {aspect}, {native}, {multiple})")
     if max_pixels < multiple * multiple:
         raise ValueError(f"max_pixels {max_pixels} is below one {multiple}x{multiple} tile")
 

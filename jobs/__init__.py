@@ -12,7 +12,24 @@ from jobs.settings import JobSettings
 from jobs.views import GuildConfigView, ImageView, JobView, QueueStats, UserSettingsView
 
 __all__ = [
-    "Accepted", "Cancelled", "Failed", "Finished", "GuildConfigView", "ImageView", "JobEvent", "JobKind", "JobService",
-    "JobSettings", "JobStatus", "JobView", "PositionChanged", "ProgressEvent", "QueueFull", "QueueStats", "Started",
-    "UnknownJob", "UnknownParent", "UserSettingsView",
+    "Accepted",
+    "Cancelled",
+    "Failed",
+    "Finished",
+    "GuildConfigView",
+    "ImageView",
+    "JobEvent",
+    "JobKind",
+    "JobService",
+    "JobSettings",
+    "JobStatus",
+    "JobView",
+    "PositionChanged",
+    "ProgressEvent",
+    "QueueFull",
+    "QueueStats",
+    "Started",
+    "UnknownJob",
+    "UnknownParent",
+    "UserSettingsView",
 ]

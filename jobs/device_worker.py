@@ -8,6 +8,7 @@ It is the only thread that talks to its engine process, so the bot's event loop 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
@@ -17,8 +18,19 @@ from multiprocessing.connection import wait
 from typing import TYPE_CHECKING, Any
 
 from jobs.engine_process import CancelSignal, EngineProcess
-from jobs.messages import (EngineBroken, GroupCancelled, GroupJob, GroupSkipped, GroupStarted, JobFailed, JobProgress,
-                           JobSucceeded, Ready, RunGroup, Shutdown)
+from jobs.messages import (
+    EngineBroken,
+    GroupCancelled,
+    GroupJob,
+    GroupSkipped,
+    GroupStarted,
+    JobFailed,
+    JobProgress,
+    JobSucceeded,
+    Ready,
+    RunGroup,
+    Shutdown,
+)
 
 if TYPE_CHECKING:
     from jobs.processor import Processor
@@ -66,10 +78,9 @@ class DeviceWorker:
         self.thread.start()
 
     def wake(self) -> None:
-        try:
+        # a full buffer: wake-ups are already pending; closed: the thread has ended
+        with contextlib.suppress(OSError):
             self._wake_write.send(b"\0")
-        except OSError:  # a full buffer: wake-ups are already pending; closed: the thread has ended
-            pass
 
     def cancel_running(self) -> None:
         """At a stop that timed out: cancel whatever group the engine process is running."""
@@ -96,7 +107,7 @@ class DeviceWorker:
                 except Exception:  # the database went away for a moment, say: the engine process keeps its work
                     failures += 1
                     log.exception("feeding the engine for %s failed", self.device)
-                    self.processor.stopping.wait(min(RESTART_BACKOFF_SECONDS * 2 ** failures, 60.0))
+                    self.processor.stopping.wait(min(RESTART_BACKOFF_SECONDS * 2**failures, 60.0))
         finally:
             self._wake_read.close()
             self._wake_write.close()
@@ -141,8 +152,9 @@ class DeviceWorker:
 
     def _dispatch(self) -> bool:
         processor = self.processor
-        claimed = processor.queue.claim_next(device=self.device, batch_id=uuid.uuid4().hex,
-                                             max_batch_images=processor.settings.max_batch_images)
+        claimed = processor.queue.claim_next(
+            device=self.device, batch_id=uuid.uuid4().hex, max_batch_images=processor.settings.max_batch_images
+        )
         if not claimed:
             return False
         ids = [job.public_id for job in claimed]
@@ -179,11 +191,17 @@ class DeviceWorker:
             case JobProgress(public_id=public_id, fraction=fraction, preview_png=preview):
                 processor.listener.progress(public_id, fraction, preview)
             case JobSucceeded():
-                if processor.queue.finish(message.public_id, parameters=message.parameters,
-                                          grid_path=message.grid_path, images=message.images,
-                                          model=message.model, batch_images=message.batch_images):
-                    processor.listener.finished(message.public_id, message.grid_path,
-                                                [image.path for image in message.images])
+                if processor.queue.finish(
+                    message.public_id,
+                    parameters=message.parameters,
+                    grid_path=message.grid_path,
+                    images=message.images,
+                    model=message.model,
+                    batch_images=message.batch_images,
+                ):
+                    processor.listener.finished(
+                        message.public_id, message.grid_path, [image.path for image in message.images]
+                    )
                 self._job_over(message.public_id)
             case JobFailed(public_id=public_id, message=text):
                 processor.fail(public_id, text)
@@ -233,8 +251,12 @@ class DeviceWorker:
         if interrupted and processor.stopping.is_set() and self.killed_for_stop:
             not_started += interrupted
         elif interrupted:
-            log.warning("the engine process for %s ended (exit code %s) while generating %s",
-                        self.device, engine.process.exitcode, ", ".join(interrupted))
+            log.warning(
+                "the engine process for %s ended (exit code %s) while generating %s",
+                self.device,
+                engine.process.exitcode,
+                ", ".join(interrupted),
+            )
             processor.recover(interrupted)
         for public_id in not_started:
             processor.queue.release(public_id)

@@ -11,6 +11,7 @@ so the device never waits on the encoder.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import multiprocessing
 import os
@@ -32,8 +33,18 @@ from pydantic import ValidationError
 from engine.request import GenerationRequest
 from engine.results import GenerationCancelled
 from jobs.generation import ClaimedJob, generate, preview_png, save_images, user_message
-from jobs.messages import (EngineBroken, GroupCancelled, GroupSkipped, GroupStarted, JobFailed, JobProgress,
-                           JobSucceeded, Ready, RunGroup, Shutdown)
+from jobs.messages import (
+    EngineBroken,
+    GroupCancelled,
+    GroupSkipped,
+    GroupStarted,
+    JobFailed,
+    JobProgress,
+    JobSucceeded,
+    Ready,
+    RunGroup,
+    Shutdown,
+)
 from jobs.settings import JobSettings
 
 SPAWN = multiprocessing.get_context("spawn")
@@ -109,9 +120,19 @@ class EngineProcess:
         torch = sys.modules.get("torch")
         threads = torch.get_num_threads() if torch is not None else None
         self.process = SPAWN.Process(
-            target=serve, name=f"jobs-engine-{device}", daemon=True,
-            args=(device, _PortableFactory(factory), theirs, cancel, settings.data_dir, settings.preview_interval,
-                  threads, warm_up_batch_sizes(settings.max_batch_images)),
+            target=serve,
+            name=f"jobs-engine-{device}",
+            daemon=True,
+            args=(
+                device,
+                _PortableFactory(factory),
+                theirs,
+                cancel,
+                settings.data_dir,
+                settings.preview_interval,
+                threads,
+                warm_up_batch_sizes(settings.max_batch_images),
+            ),
         )
         self.process.start()
         theirs.close()  # only the child holds its end now, so its death reads as end-of-file here
@@ -145,8 +166,16 @@ def warm_up_batch_sizes(max_batch_images: int) -> tuple[int, ...]:
     return tuple(range(4, max_batch_images + 1, 4)) or (max_batch_images,)
 
 
-def serve(device: str, factory: Callable[[str], Any], connection: Connection, cancel: CancelSignal,
-          data_dir: Path, preview_interval: float, threads: int | None, warm_up_batches: tuple[int, ...]) -> None:
+def serve(
+    device: str,
+    factory: Callable[[str], Any],
+    connection: Connection,
+    cancel: CancelSignal,
+    data_dir: Path,
+    preview_interval: float,
+    threads: int | None,
+    warm_up_batches: tuple[int, ...],
+) -> None:
     """The engine process: build the engine, warm it up, then run each group in the order it arrives.
 
     Warming up before `Ready` keeps torch.compile's compilation (minutes, when ENGINE_COMPILE is on)
@@ -197,8 +226,15 @@ class _Outbox:
             self._connection.send(message)
 
 
-def _run_group(engine: Any, group: RunGroup, outbox: _Outbox, cancel: CancelSignal, saver: Executor,
-               data_dir: Path, preview_interval: float) -> None:
+def _run_group(
+    engine: Any,
+    group: RunGroup,
+    outbox: _Outbox,
+    cancel: CancelSignal,
+    saver: Executor,
+    data_dir: Path,
+    preview_interval: float,
+) -> None:
     outbox.send(GroupStarted(group.seq))
     claimed = []
     for job in group.jobs:
@@ -218,8 +254,9 @@ def _run_group(engine: Any, group: RunGroup, outbox: _Outbox, cancel: CancelSign
         outbox.send(JobProgress(public_id, float(update.fraction), png))
 
     try:
-        outcomes = generate(engine, claimed, cancel=cancel.for_group(group.seq), preview=group.preview,
-                            on_progress=progress)
+        outcomes = generate(
+            engine, claimed, cancel=cancel.for_group(group.seq), preview=group.preview, on_progress=progress
+        )
     except GenerationCancelled:
         outbox.send(GroupCancelled(group.seq))
         return
@@ -228,10 +265,8 @@ def _run_group(engine: Any, group: RunGroup, outbox: _Outbox, cancel: CancelSign
 
 
 def _report_outcome(outbox: _Outbox, public_id: str, outcome: Any, data_dir: Path) -> None:
-    try:
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError, EOFError):  # the bot's process is gone
         outbox.send(_outcome_message(public_id, outcome, data_dir))
-    except (BrokenPipeError, ConnectionResetError, EOFError):  # the bot's process is gone
-        pass
 
 
 def _outcome_message(public_id: str, outcome: Any, data_dir: Path) -> JobSucceeded | JobFailed:
@@ -242,5 +277,11 @@ def _outcome_message(public_id: str, outcome: Any, data_dir: Path) -> JobSucceed
     except Exception as error:
         traceback.print_exc()
         return JobFailed(public_id, f"The images were made but could not be saved: {error}")
-    return JobSucceeded(public_id, outcome.request.model_dump(mode="json"), grid_path, tuple(images),
-                        outcome.metadata.get("model"), outcome.metadata["batch_size"])
+    return JobSucceeded(
+        public_id,
+        outcome.request.model_dump(mode="json"),
+        grid_path,
+        tuple(images),
+        outcome.metadata.get("model"),
+        outcome.metadata["batch_size"],
+    )

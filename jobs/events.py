@@ -7,6 +7,7 @@ fed through its own loop's call_soon_threadsafe, so those threads never touch th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
@@ -62,10 +63,8 @@ class Subscription:
         self.queue: asyncio.Queue[JobEvent] = asyncio.Queue()
 
     def deliver(self, event: JobEvent) -> None:
-        try:
+        with contextlib.suppress(RuntimeError):  # the subscriber's loop has closed; nobody is listening any more
             self.loop.call_soon_threadsafe(self.queue.put_nowait, event)
-        except RuntimeError:  # the subscriber's loop has closed; nobody is listening any more
-            pass
 
 
 class EventHub:
@@ -107,7 +106,10 @@ class EventHub:
     def publish_positions(self, positions: dict[str, int]) -> None:
         """Tell every queued job whose place in line moved; silent for the ones that did not."""
         with self._lock:
-            moved = {public_id: position for public_id, position in positions.items()
-                     if self._last_positions.get(public_id) != position}
+            moved = {
+                public_id: position
+                for public_id, position in positions.items()
+                if self._last_positions.get(public_id) != position
+            }
         for public_id, position in moved.items():
             self.publish(public_id, PositionChanged(position))

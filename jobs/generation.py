@@ -40,24 +40,28 @@ def is_out_of_memory(error: BaseException) -> bool:
 def user_message(error: BaseException) -> str:
     """What the person who asked sees; the traceback goes to the log."""
     if is_out_of_memory(error):
-        return ("The GPU ran out of memory for this job. Try fewer images (--count) or a smaller size "
-                "(--ar with a smaller side), then run it again.")
+        return (
+            "The GPU ran out of memory for this job. Try fewer images (--count) or a smaller size "
+            "(--ar with a smaller side), then run it again."
+        )
     if type(error).__name__ == "ModelNotFoundError":
         return str(error)
     detail = str(error).strip() or type(error).__name__
     return f"Generating this image failed: {detail}"
 
 
-def generate(engine: Any, group: Sequence[ClaimedJob], *, cancel: Any, preview: bool,
-             on_progress: Callable[[str, Any], None]) -> dict[str, Any]:
+def generate(
+    engine: Any, group: Sequence[ClaimedJob], *, cancel: Any, preview: bool, on_progress: Callable[[str, Any], None]
+) -> dict[str, Any]:
     """Each job's GenerationResult, or the exception that failed it. Cancellation ends the whole group."""
     callbacks = [functools.partial(on_progress, job.public_id) for job in group]
     try:
         if len(group) == 1:
             results = [engine.run(group[0].request, on_progress=callbacks[0], cancel=cancel, preview=preview)]
         else:
-            results = engine.run_batch([job.request for job in group], on_progress=callbacks, cancel=cancel,
-                                       preview=preview)
+            results = engine.run_batch(
+                [job.request for job in group], on_progress=callbacks, cancel=cancel, preview=preview
+            )
     except GenerationCancelled:
         raise
     except Exception as error:
@@ -80,11 +84,18 @@ def save_images(result: Any, public_id: str, data_dir: Path) -> tuple[str, list[
     for position, (path, picture, seed, slot) in enumerate(
         zip(saved.images, result.images, result.seeds, result.metadata["slots"], strict=True)
     ):
-        images.append(FinishedImage(
-            index=position + 1, seed=seed, path=_relative(Path(path), data_dir),
-            sha256=hashlib.sha256(Path(path).read_bytes()).hexdigest(), width=picture.width, height=picture.height,
-            batch_size=result.metadata["batch_size"], batch_slot=slot,
-        ))
+        images.append(
+            FinishedImage(
+                index=position + 1,
+                seed=seed,
+                path=_relative(Path(path), data_dir),
+                sha256=hashlib.sha256(Path(path).read_bytes()).hexdigest(),
+                width=picture.width,
+                height=picture.height,
+                batch_size=result.metadata["batch_size"],
+                batch_slot=slot,
+            )
+        )
     return _relative(Path(saved.grid), data_dir), images
 
 

@@ -48,9 +48,7 @@ class History:
 
     def image(self, public_id: str, index: int) -> ImageView | None:
         with self._sessions.begin() as session:
-            image = session.scalar(
-                select(Image).join(Job).where(Job.public_id == public_id, Image.index == index)
-            )
+            image = session.scalar(select(Image).join(Job).where(Job.public_id == public_id, Image.index == index))
             return ImageView.of(image, public_id, self._data_dir) if image else None
 
     def parent_chain(self, public_id: str) -> list[JobView]:
@@ -74,8 +72,9 @@ class History:
         with self._sessions.begin() as session:
             return UserSettingsView.of(session.get(UserSettings, user_id) or UserSettings.for_new_user(user_id))
 
-    def set_user_settings(self, user_id: int, *, defaults: dict[str, Any] | None = None,
-                          others_may_use_buttons: bool | None = None) -> UserSettingsView:
+    def set_user_settings(
+        self, user_id: int, *, defaults: dict[str, Any] | None = None, others_may_use_buttons: bool | None = None
+    ) -> UserSettingsView:
         """Change only what is given; the first call creates the row."""
         with self._sessions.begin() as session:
             row = session.get(UserSettings, user_id) or UserSettings.for_new_user(user_id)
@@ -91,13 +90,20 @@ class History:
             row = session.get(GuildConfig, guild_id)
             return GuildConfigView.of(row) if row else GuildConfigView(guild_id=guild_id)
 
-    def set_guild_config(self, guild_id: int, *, allowed_channel_ids: list[int] | None = None,
-                         banned_words: list[str] | None = None, admin_role_id: int | None = None,
-                         clear_admin_role: bool = False) -> GuildConfigView:
+    def set_guild_config(
+        self,
+        guild_id: int,
+        *,
+        allowed_channel_ids: list[int] | None = None,
+        banned_words: list[str] | None = None,
+        admin_role_id: int | None = None,
+        clear_admin_role: bool = False,
+    ) -> GuildConfigView:
         """Change only what is given; `clear_admin_role` removes the admin role."""
         with self._sessions.begin() as session:
-            row = session.get(GuildConfig, guild_id) or GuildConfig(guild_id=guild_id, allowed_channel_ids=[],
-                                                                   banned_words=[])
+            row = session.get(GuildConfig, guild_id) or GuildConfig(
+                guild_id=guild_id, allowed_channel_ids=[], banned_words=[]
+            )
             if allowed_channel_ids is not None:
                 row.allowed_channel_ids = [int(channel) for channel in allowed_channel_ids]
             if banned_words is not None:

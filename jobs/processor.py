@@ -40,8 +40,15 @@ def default_engine_factory(device: str) -> Any:
 
 
 class Processor:
-    def __init__(self, queue: JobQueue, settings: JobSettings, listener: ProcessorListener, *,
-                 devices: Sequence[str], engine_factory: Callable[[str], Any] = default_engine_factory) -> None:
+    def __init__(
+        self,
+        queue: JobQueue,
+        settings: JobSettings,
+        listener: ProcessorListener,
+        *,
+        devices: Sequence[str],
+        engine_factory: Callable[[str], Any] = default_engine_factory,
+    ) -> None:
         self.queue = queue
         self.settings = settings
         self.listener = listener

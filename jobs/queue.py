@@ -55,8 +55,10 @@ class FinishedImage:
 
 
 def interrupted_message(attempts: int) -> str:
-    return (f"This job was interrupted {attempts} times while generating (the bot restarted or crashed), "
-            "so it was stopped. Please try again, perhaps with fewer images or a smaller size.")
+    return (
+        f"This job was interrupted {attempts} times while generating (the bot restarted or crashed), "
+        "so it was stopped. Please try again, perhaps with fewer images or a smaller size."
+    )
 
 
 class JobQueue(ABC):
@@ -76,8 +78,16 @@ class JobQueue(ABC):
         compatible waiting imagine jobs that fit in the same UNet batch, and mark them all running."""
 
     @abstractmethod
-    def finish(self, public_id: str, *, parameters: dict[str, Any], grid_path: str, images: Sequence[FinishedImage],
-               model: str | None, batch_images: int) -> bool:
+    def finish(
+        self,
+        public_id: str,
+        *,
+        parameters: dict[str, Any],
+        grid_path: str,
+        images: Sequence[FinishedImage],
+        model: str | None,
+        batch_images: int,
+    ) -> bool:
         """Record the resolved request, the images and success in one transaction; False if the job was no
         longer running."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import threading
 import time
 from collections import defaultdict
@@ -23,8 +24,18 @@ from sqlalchemy.engine import make_url
 from engine.request import GenerationRequest
 from engine.settings import EngineSettings
 from jobs.database import make_engine, make_session_factory, upgrade_to_head
-from jobs.events import (TERMINAL_EVENTS, Accepted, Cancelled, EventHub, Failed, Finished, JobEvent,
-                         PositionChanged, ProgressEvent, Started)
+from jobs.events import (
+    TERMINAL_EVENTS,
+    Accepted,
+    Cancelled,
+    EventHub,
+    Failed,
+    Finished,
+    JobEvent,
+    PositionChanged,
+    ProgressEvent,
+    Started,
+)
 from jobs.history import History
 from jobs.models import JobKind, JobStatus
 from jobs.processor import Processor, default_engine_factory
@@ -33,6 +44,7 @@ from jobs.settings import JobSettings
 from jobs.sql_queue import SqlJobQueue
 from jobs.views import GuildConfigView, ImageView, JobView, QueueStats, UserSettingsView
 
+log = logging.getLogger(__name__)
 
 # Database threads for a server database, which takes concurrent writers.
 POSTGRES_THREADS = 8
@@ -45,9 +57,14 @@ class UnknownJob(LookupError):
 class JobService:
     """Submit jobs, follow them, read the history. `process_jobs=False` makes a submit-only client."""
 
-    def __init__(self, settings: JobSettings | None = None, *, process_jobs: bool = True,
-                 devices: Sequence[str] | None = None,
-                 engine_factory: Callable[[str], Any] = default_engine_factory) -> None:
+    def __init__(
+        self,
+        settings: JobSettings | None = None,
+        *,
+        process_jobs: bool = True,
+        devices: Sequence[str] | None = None,
+        engine_factory: Callable[[str], Any] = default_engine_factory,
+    ) -> None:
         self.settings = settings or JobSettings()
         self._db = make_engine(self.settings.sqlalchemy_url)
         sessions = make_session_factory(self._db)
@@ -60,8 +77,9 @@ class JobService:
         self._processor: Processor | None = None
         self._started_at = time.monotonic()
         sqlite = make_url(self.settings.sqlalchemy_url).get_backend_name() == "sqlite"
-        self._database = ThreadPoolExecutor(max_workers=1 if sqlite else POSTGRES_THREADS,
-                                            thread_name_prefix="jobs-database")
+        self._database = ThreadPoolExecutor(
+            max_workers=1 if sqlite else POSTGRES_THREADS, thread_name_prefix="jobs-database"
+        )
         self._positions = _PositionsPublisher(self)
 
     async def _run(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -81,8 +99,9 @@ class JobService:
         for public_id, message in failed:
             self._hub.publish(public_id, Failed(message))
         devices = self._devices or tuple(await asyncio.to_thread(self.settings.devices))
-        self._processor = Processor(self.queue, self.settings, _Listener(self), devices=devices,
-                                    engine_factory=self._engine_factory)
+        self._processor = Processor(
+            self.queue, self.settings, _Listener(self), devices=devices, engine_factory=self._engine_factory
+        )
         await asyncio.to_thread(self._processor.start)
 
     async def stop(self) -> None:
@@ -94,12 +113,29 @@ class JobService:
 
     # the queue
 
-    async def submit(self, request: GenerationRequest, *, kind: JobKind | str, user_id: int,
-                     guild_id: int | None = None, channel_id: int | None = None, raw_prompt: str,
-                     parent_job: str | None = None, parent_index: int | None = None) -> JobView:
+    async def submit(
+        self,
+        request: GenerationRequest,
+        *,
+        kind: JobKind | str,
+        user_id: int,
+        guild_id: int | None = None,
+        channel_id: int | None = None,
+        raw_prompt: str,
+        parent_job: str | None = None,
+        parent_index: int | None = None,
+    ) -> JobView:
         """Committed to the database before it returns; raises QueueFull (message for the user) at a cap."""
-        new = NewJob(request=request, kind=JobKind(kind), user_id=user_id, raw_prompt=raw_prompt, guild_id=guild_id,
-                     channel_id=channel_id, parent_public_id=parent_job, parent_index=parent_index)
+        new = NewJob(
+            request=request,
+            kind=JobKind(kind),
+            user_id=user_id,
+            raw_prompt=raw_prompt,
+            guild_id=guild_id,
+            channel_id=channel_id,
+            parent_public_id=parent_job,
+            parent_index=parent_index,
+        )
         view = await self._run(self.queue.submit, new)
         if self._processor is not None:
             self._processor.wake()
@@ -151,7 +187,8 @@ class JobService:
         for place, job in enumerate(waiting, start=1):
             positions[job.user_id].append(place)
         return QueueStats(
-            queue_length=len(waiting), running=sum(job.status is JobStatus.RUNNING for job in pending),
+            queue_length=len(waiting),
+            running=sum(job.status is JobStatus.RUNNING for job in pending),
             positions_by_user={user: tuple(places) for user, places in positions.items()},
             model=EngineSettings().model_id or "embedded default model",
             devices=self._processor.devices if self._processor else (),
@@ -183,10 +220,12 @@ class JobService:
     async def user_settings(self, user_id: int) -> UserSettingsView:
         return await self._run(self.history.user_settings, user_id)
 
-    async def set_user_settings(self, user_id: int, *, defaults: dict[str, Any] | None = None,
-                                others_may_use_buttons: bool | None = None) -> UserSettingsView:
-        return await self._run(self.history.set_user_settings, user_id, defaults=defaults,
-                                       others_may_use_buttons=others_may_use_buttons)
+    async def set_user_settings(
+        self, user_id: int, *, defaults: dict[str, Any] | None = None, others_may_use_buttons: bool | None = None
+    ) -> UserSettingsView:
+        return await self._run(
+            self.history.set_user_settings, user_id, defaults=defaults, others_may_use_buttons=others_may_use_buttons
+        )
 
     async def guild_config(self, guild_id: int) -> GuildConfigView:
         return await self._run(self.history.guild_config, guild_id)
@@ -213,7 +252,6 @@ class JobService:
         return Cancelled()
 
 
-
 class _PositionsPublisher:
     """Recomputes every queued job's place in line after a change, off the event loop, and coalesces:
     changes that arrive while it runs (fifty users submitting at once) cost one more pass, not fifty."""
@@ -236,12 +274,13 @@ class _PositionsPublisher:
         while True:
             try:
                 self._service._hub.publish_positions(self._service.queue.positions())
-            finally:
-                with self._lock:
-                    if not self._again:
-                        self._running = False
-                        return
-                    self._again = False
+            except Exception:  # the database went away for a moment: the next change recomputes them
+                log.exception("recomputing the places in line failed")
+            with self._lock:
+                if not self._again:
+                    self._running = False
+                    return
+                self._again = False
 
 
 class _Listener:
@@ -260,8 +299,9 @@ class _Listener:
         self._hub.publish(public_id, ProgressEvent(fraction, preview))
 
     def finished(self, public_id: str, grid_path: str, image_paths: Sequence[str]) -> None:
-        self._hub.publish(public_id, Finished(self._data_dir / grid_path,
-                                              tuple(self._data_dir / path for path in image_paths)))
+        self._hub.publish(
+            public_id, Finished(self._data_dir / grid_path, tuple(self._data_dir / path for path in image_paths))
+        )
 
     def failed(self, public_id: str, message: str) -> None:
         self._hub.publish(public_id, Failed(message))

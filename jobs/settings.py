@@ -50,7 +50,6 @@ class JobSettings(BaseSettings):
         process never imports, so a short-lived interpreter counts them."""
         if self.engine_devices:
             return list(self.engine_devices)
-        counted = subprocess.run([sys.executable, "-c", COUNT_CUDA_DEVICES], capture_output=True, text=True,
-                                 check=True)
+        counted = subprocess.run([sys.executable, "-c", COUNT_CUDA_DEVICES], capture_output=True, text=True, check=True)
         count = int(counted.stdout.strip())
         return [f"cuda:{index}" for index in range(count)] or ["cpu"]

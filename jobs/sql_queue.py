@@ -17,14 +17,14 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from jobs.batching import pick_group
 from jobs.models import Image, Job, JobKind, JobStatus, new_public_id, utcnow
-from jobs.queue import (FinishedImage, JobQueue, NewJob, QueueFull, UnknownParent, WaitingJob,
-                        interrupted_message)
+from jobs.queue import FinishedImage, JobQueue, NewJob, QueueFull, UnknownParent, WaitingJob, interrupted_message
 from jobs.settings import JobSettings
 from jobs.views import JobView
 
 
-def serving_order(queued: Sequence[Row], last_served: dict[int, datetime | None],
-                  allowance: dict[int, int] | None = None) -> list[Row]:
+def serving_order(
+    queued: Sequence[Row], last_served: dict[int, datetime | None], allowance: dict[int, int] | None = None
+) -> list[Row]:
     """Round-robin over users ordered by when they were last served; `allowance` caps jobs per user."""
     by_user: dict[int, list[Row]] = defaultdict(list)
     for job in sorted(queued, key=lambda job: job.id):
@@ -56,10 +56,20 @@ class SqlJobQueue(JobQueue):
                 if parent is None:
                     raise UnknownParent(f"there is no job {job.parent_public_id!r} to build on")
             row = Job(
-                public_id=new_public_id(), kind=job.kind, parent=parent, parent_index=job.parent_index,
-                user_id=job.user_id, guild_id=job.guild_id, channel_id=job.channel_id, raw_prompt=job.raw_prompt,
-                parameters=job.request.model_dump(mode="json"), model=job.request.model, seed=job.request.seed,
-                status=JobStatus.QUEUED, attempts=0, created_at=utcnow(),
+                public_id=new_public_id(),
+                kind=job.kind,
+                parent=parent,
+                parent_index=job.parent_index,
+                user_id=job.user_id,
+                guild_id=job.guild_id,
+                channel_id=job.channel_id,
+                raw_prompt=job.raw_prompt,
+                parameters=job.request.model_dump(mode="json"),
+                model=job.request.model,
+                seed=job.request.seed,
+                status=JobStatus.QUEUED,
+                attempts=0,
+                created_at=utcnow(),
             )
             session.add(row)
             session.flush()
@@ -77,11 +87,11 @@ class SqlJobQueue(JobQueue):
                 "Please wait for one of them to start (or cancel one) and try again."
             )
         if total >= self._settings.max_queue_length:
-            raise QueueFull(
-                f"The queue is full right now ({total} jobs waiting). Please try again in a few minutes."
-            )
+            raise QueueFull(f"The queue is full right now ({total} jobs waiting). Please try again in a few minutes.")
 
-    def _queued_and_served(self, session: Session, *, lock: bool = False) -> tuple[list[Row], dict[int, datetime | None]]:
+    def _queued_and_served(
+        self, session: Session, *, lock: bool = False
+    ) -> tuple[list[Row], dict[int, datetime | None]]:
         """The queued jobs (only the columns serving needs) and when each of their users last had a job start.
 
         `lock` holds the queued rows until the transaction ends, so that two devices claiming at once
@@ -89,13 +99,16 @@ class SqlJobQueue(JobQueue):
         SQLite needs no lock, since its transactions begin IMMEDIATE and so run one at a time."""
         waiting = (
             select(Job.id, Job.public_id, Job.user_id, Job.kind, Job.parameters)
-            .where(Job.status == JobStatus.QUEUED).order_by(Job.id)
+            .where(Job.status == JobStatus.QUEUED)
+            .order_by(Job.id)
         )
         queued = list(session.execute(waiting.with_for_update() if lock else waiting))
         waiting_users = select(Job.user_id).where(Job.status == JobStatus.QUEUED).distinct().subquery()
         their_jobs = aliased(Job)
         last_started = (
-            select(func.max(their_jobs.started_at)).where(their_jobs.user_id == waiting_users.c.user_id).scalar_subquery()
+            select(func.max(their_jobs.started_at))
+            .where(their_jobs.user_id == waiting_users.c.user_id)
+            .scalar_subquery()
         )
         served = dict(session.execute(select(waiting_users.c.user_id, last_started)).all())
         return queued, served
@@ -114,23 +127,39 @@ class SqlJobQueue(JobQueue):
             queued, served = self._queued_and_served(session, lock=True)
             if not queued:
                 return []
-            running = dict(session.execute(
-                select(Job.user_id, func.count()).where(Job.status == JobStatus.RUNNING).group_by(Job.user_id)
-            ).all())
+            running = dict(
+                session.execute(
+                    select(Job.user_id, func.count()).where(Job.status == JobStatus.RUNNING).group_by(Job.user_id)
+                ).all()
+            )
             limit = self._settings.max_running_per_user
             allowance = {job.user_id: limit - running.get(job.user_id, 0) for job in queued}
             group = pick_group(self._waiting(serving_order(queued, served, allowance)), max_batch_images)
             if group:
                 session.execute(
-                    update(Job).where(Job.public_id.in_([job.public_id for job in group])).values(
-                        status=JobStatus.RUNNING, started_at=utcnow(), attempts=Job.attempts + 1, device=device,
-                        batch_id=batch_id, error=None,
+                    update(Job)
+                    .where(Job.public_id.in_([job.public_id for job in group]))
+                    .values(
+                        status=JobStatus.RUNNING,
+                        started_at=utcnow(),
+                        attempts=Job.attempts + 1,
+                        device=device,
+                        batch_id=batch_id,
+                        error=None,
                     )
                 )
             return group
 
-    def finish(self, public_id: str, *, parameters: dict[str, Any], grid_path: str, images: Sequence[FinishedImage],
-               model: str | None, batch_images: int) -> bool:
+    def finish(
+        self,
+        public_id: str,
+        *,
+        parameters: dict[str, Any],
+        grid_path: str,
+        images: Sequence[FinishedImage],
+        model: str | None,
+        batch_images: int,
+    ) -> bool:
         with self._sessions.begin() as session:
             job = session.scalar(
                 select(Job).where(Job.public_id == public_id, Job.status == JobStatus.RUNNING).with_for_update()
@@ -154,12 +183,23 @@ class SqlJobQueue(JobQueue):
             return bool(result.rowcount)
 
     def fail(self, public_id: str, message: str) -> bool:
-        return self._transition(public_id, (JobStatus.RUNNING, JobStatus.QUEUED), status=JobStatus.FAILED,
-                                error=message, finished_at=utcnow())
+        return self._transition(
+            public_id,
+            (JobStatus.RUNNING, JobStatus.QUEUED),
+            status=JobStatus.FAILED,
+            error=message,
+            finished_at=utcnow(),
+        )
 
     def release(self, public_id: str) -> bool:
-        return self._transition(public_id, (JobStatus.RUNNING,), status=JobStatus.QUEUED, attempts=Job.attempts - 1,
-                                device=None, batch_id=None)
+        return self._transition(
+            public_id,
+            (JobStatus.RUNNING,),
+            status=JobStatus.QUEUED,
+            attempts=Job.attempts - 1,
+            device=None,
+            batch_id=None,
+        )
 
     def cancel_queued(self, public_id: str) -> bool:
         return self._transition(public_id, (JobStatus.QUEUED,), status=JobStatus.CANCELLED, finished_at=utcnow())

@@ -36,9 +36,17 @@ class ImageView:
 
     @classmethod
     def of(cls, image: Image, job_public_id: str, data_dir: Path) -> ImageView:
-        return cls(job_public_id=job_public_id, index=image.index, seed=image.seed, path=data_dir / image.path,
-                   sha256=image.sha256, width=image.width, height=image.height,
-                   batch_size=image.batch_size, batch_slot=image.batch_slot)
+        return cls(
+            job_public_id=job_public_id,
+            index=image.index,
+            seed=image.seed,
+            path=data_dir / image.path,
+            sha256=image.sha256,
+            width=image.width,
+            height=image.height,
+            batch_size=image.batch_size,
+            batch_slot=image.batch_slot,
+        )
 
 
 @dataclass(frozen=True)
@@ -79,13 +87,29 @@ class JobView:
     def of(cls, job: Job, data_dir: Path, *, with_images: bool = True) -> JobView:
         images = tuple(ImageView.of(image, job.public_id, data_dir) for image in job.images) if with_images else ()
         return cls(
-            public_id=job.public_id, kind=JobKind(job.kind), status=JobStatus(job.status), user_id=job.user_id,
-            guild_id=job.guild_id, channel_id=job.channel_id, message_id=job.message_id, raw_prompt=job.raw_prompt,
-            parameters=dict(job.parameters), model=job.model, seed=job.seed, error=job.error, attempts=job.attempts,
-            device=job.device, parent_public_id=job.parent.public_id if job.parent else None,
-            parent_index=job.parent_index, batch_id=job.batch_id, batch_images=job.batch_images,
-            grid_path=data_dir / job.grid_path if job.grid_path else None, created_at=_aware(job.created_at),
-            started_at=_aware(job.started_at), finished_at=_aware(job.finished_at), images=images,
+            public_id=job.public_id,
+            kind=JobKind(job.kind),
+            status=JobStatus(job.status),
+            user_id=job.user_id,
+            guild_id=job.guild_id,
+            channel_id=job.channel_id,
+            message_id=job.message_id,
+            raw_prompt=job.raw_prompt,
+            parameters=dict(job.parameters),
+            model=job.model,
+            seed=job.seed,
+            error=job.error,
+            attempts=job.attempts,
+            device=job.device,
+            parent_public_id=job.parent.public_id if job.parent else None,
+            parent_index=job.parent_index,
+            batch_id=job.batch_id,
+            batch_images=job.batch_images,
+            grid_path=data_dir / job.grid_path if job.grid_path else None,
+            created_at=_aware(job.created_at),
+            started_at=_aware(job.started_at),
+            finished_at=_aware(job.finished_at),
+            images=images,
         )
 
 
@@ -111,8 +135,12 @@ class GuildConfigView:
 
     @classmethod
     def of(cls, row: GuildConfig) -> GuildConfigView:
-        return cls(guild_id=row.guild_id, allowed_channel_ids=tuple(int(c) for c in row.allowed_channel_ids),
-                   banned_words=tuple(row.banned_words), admin_role_id=row.admin_role_id)
+        return cls(
+            guild_id=row.guild_id,
+            allowed_channel_ids=tuple(int(c) for c in row.allowed_channel_ids),
+            banned_words=tuple(row.banned_words),
+            admin_role_id=row.admin_role_id,
+        )
 
 
 @dataclass(frozen=True)

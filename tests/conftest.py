@@ -76,7 +76,8 @@ def postgres_server() -> Iterator[PostgresServer]:
     port = _free_port()
     initdb = subprocess.run(
         _as_cluster_owner([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]),
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     if initdb.returncode != 0:
         pytest.skip(f"initdb failed: {initdb.stderr[-500:]}")
@@ -84,15 +85,18 @@ def postgres_server() -> Iterator[PostgresServer]:
     options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
     start = subprocess.run(
         _as_cluster_owner([str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "start"]),
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     if start.returncode != 0:
         pytest.skip(f"PostgreSQL did not start: {start.stderr[-300:]} {log.read_text()[-500:] if log.exists() else ''}")
     try:
         yield PostgresServer("127.0.0.1", port, "postgres")
     finally:
-        subprocess.run(_as_cluster_owner([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
-                       capture_output=True)
+        subprocess.run(
+            _as_cluster_owner([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
+            capture_output=True,
+        )
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -108,8 +112,13 @@ def postgres_url(postgres_server: PostgresServer) -> str:
     import psycopg
 
     name = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(host=postgres_server.host, port=postgres_server.port, user=postgres_server.user,
-                         dbname="postgres", autocommit=True) as connection:
+    with psycopg.connect(
+        host=postgres_server.host,
+        port=postgres_server.port,
+        user=postgres_server.user,
+        dbname="postgres",
+        autocommit=True,
+    ) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
     return postgres_server.url(name)
 

@@ -27,7 +27,9 @@ class SourcePlan:
     """Source pixels pasted back at this offset after generation, so the known area stays exact."""
 
 
-def output_size(request: GenerationRequest, source_size: tuple[int, int], multiple: int, max_pixels: int) -> tuple[int, int]:
+def output_size(
+    request: GenerationRequest, source_size: tuple[int, int], multiple: int, max_pixels: int
+) -> tuple[int, int]:
     match request.operation:
         case Operation.VARIATION:
             return variation.output_size(source_size, multiple)

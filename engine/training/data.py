@@ -148,16 +148,14 @@ def _sample_object(rng: random.Random, split: Split, *, pair: bool) -> SceneObje
 def _place_pair(rng: random.Random, first: SceneObject, second: SceneObject, relation: str):
     near, far = rng.uniform(0.24, 0.32), rng.uniform(0.68, 0.76)
     across = (rng.uniform(0.35, 0.65), rng.uniform(0.35, 0.65))
-    if relation in ("left of", "above"):
-        along = (near, far)
-    else:
-        along = (far, near)
+    along = (near, far) if relation in ("left of", "above") else (far, near)
     if relation in ("left of", "right of"):
         coords = ((along[0], across[0]), (along[1], across[1]))
     else:
         coords = ((across[0], along[0]), (across[1], along[1]))
     return tuple(
-        SceneObject(obj.shape, obj.colour, obj.size, x, y, obj.radius) for obj, (x, y) in zip((first, second), coords)
+        SceneObject(obj.shape, obj.colour, obj.size, x, y, obj.radius)
+        for obj, (x, y) in zip((first, second), coords, strict=False)
     )
 
 

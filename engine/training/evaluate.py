@@ -96,7 +96,11 @@ def mean_pairwise_distance(images: list[Image.Image]) -> float:
 def summarise(
     scenes: list[Scene], images_per_scene: list[list[Image.Image]], grid_seconds: tuple[float, float] | None
 ) -> Report:
-    scores = [score(image, scene.objects[0]) for scene, images in zip(scenes, images_per_scene) for image in images]
+    scores = [
+        score(image, scene.objects[0])
+        for scene, images in zip(scenes, images_per_scene, strict=False)
+        for image in images
+    ]
     diversity = [mean_pairwise_distance(images) for images in images_per_scene if len(images) > 1]
     return Report(
         images=len(scores),

@@ -63,7 +63,7 @@ def _largest_component(mask: np.ndarray) -> np.ndarray:
     labels = np.zeros(mask.shape, dtype=np.int32)
     best_label, best_size, label = 0, 0, 0
     height, width = mask.shape
-    for start in zip(*np.nonzero(mask)):
+    for start in zip(*np.nonzero(mask), strict=False):
         if labels[start]:
             continue
         label += 1
@@ -101,7 +101,9 @@ def _holes(mask: np.ndarray) -> np.ndarray:
 
 def _hull_area(mask: np.ndarray) -> float:
     ys, xs = np.nonzero(mask)
-    corners = {(x + dx, y + dy) for x, y in zip(xs.tolist(), ys.tolist()) for dx in (0, 1) for dy in (0, 1)}
+    corners = {
+        (x + dx, y + dy) for x, y in zip(xs.tolist(), ys.tolist(), strict=False) for dx in (0, 1) for dy in (0, 1)
+    }
     points = sorted(corners)
 
     def half(sequence):

@@ -237,9 +237,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, required=True, help="run folder: checkpoint.pt and model/")
     parser.add_argument("--seed", type=int, help="default: the checkpoint's seed with --resume, else 0")
     parser.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.pt")
-    parser.add_argument("--config", type=Path,
-                        help="a training_config.json to start from (any subset of its settings); "
-                             "default: the settings that made the committed weights")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="a training_config.json to start from (any subset of its settings); "
+        "default: the settings that made the committed weights",
+    )
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu, cuda, mps")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for torch")
     parser.add_argument("--vae-steps", type=int, help="override the config's autoencoder steps")

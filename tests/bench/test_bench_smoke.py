@@ -21,8 +21,18 @@ torch.set_num_threads(1)
 @pytest.fixture(scope="module")
 def smoke_result(tmp_path_factory: pytest.TempPathFactory) -> dict:
     folder = tmp_path_factory.mktemp("bench")
-    out = main(["--suite", "smoke", "--threads", "1", "--cache-dir", str(folder / "cache"),
-                "--out", str(folder / "result.json")])
+    out = main(
+        [
+            "--suite",
+            "smoke",
+            "--threads",
+            "1",
+            "--cache-dir",
+            str(folder / "cache"),
+            "--out",
+            str(folder / "result.json"),
+        ]
+    )
     return json.loads(out.read_text())
 
 
@@ -82,8 +92,22 @@ def test_an_unknown_lever_is_named_with_the_known_ones(capsys: pytest.CaptureFix
 
 
 def test_a_run_can_be_split_into_parts(tmp_path) -> None:
-    out = main(["--suite", "smoke", "--threads", "1", "--parts", "levers", "--levers", "baseline",
-                "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "levers.json")])
+    out = main(
+        [
+            "--suite",
+            "smoke",
+            "--threads",
+            "1",
+            "--parts",
+            "levers",
+            "--levers",
+            "baseline",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--out",
+            str(tmp_path / "levers.json"),
+        ]
+    )
     result = json.loads(out.read_text())
     assert set(result["levers"]) == {"baseline"}
     assert "runs" not in result and "discord_ack" not in result

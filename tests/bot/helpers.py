@@ -35,8 +35,10 @@ async def imagine(emu: DiscordEmulator, prompt: str, *, user: User | None = None
 async def reply_to(emu: DiscordEmulator, interaction: Interaction, what: str) -> Message:
     """What the bot answered: the interaction's first followup, else its original response."""
     return await emu.wait_for(
-        lambda: (interaction.followups[:1] or [None])[0]
-        or (interaction.original if interaction.original and not interaction.original.loading else None),
+        lambda: (
+            (interaction.followups[:1] or [None])[0]
+            or (interaction.original if interaction.original and not interaction.original.loading else None)
+        ),
         what=what,
     )
 

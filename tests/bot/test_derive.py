@@ -9,11 +9,30 @@ from engine.request import Direction, GenerationRequest, Operation
 from jobs.views import ImageView
 
 STORED = GenerationRequest(
-    prompt="a lighthouse", seed=100, width=64, height=64, steps=2, guidance=7.0, sampler="euler",
-    chaos=20, chaos_seed=100, warnings=("long prompt",), replay_batch=8, replay_slot=3,
+    prompt="a lighthouse",
+    seed=100,
+    width=64,
+    height=64,
+    steps=2,
+    guidance=7.0,
+    sampler="euler",
+    chaos=20,
+    chaos_seed=100,
+    warnings=("long prompt",),
+    replay_batch=8,
+    replay_slot=3,
 )
-IMAGE = ImageView(job_public_id="abcdefghij", index=3, seed=102, path=Path("/data/images/abcdefghij/3.png"),
-                  sha256="0" * 64, width=64, height=64, batch_size=8, batch_slot=6)
+IMAGE = ImageView(
+    job_public_id="abcdefghij",
+    index=3,
+    seed=102,
+    path=Path("/data/images/abcdefghij/3.png"),
+    sha256="0" * 64,
+    width=64,
+    height=64,
+    batch_size=8,
+    batch_slot=6,
+)
 
 
 def test_reproducing_one_image_replays_its_batch_slot() -> None:

@@ -10,8 +10,17 @@ from bot.client import ImagineBot
 from tests.bot.helpers import finished_messages, job_id_of, wait_for_new_result
 from tests.discord_emulator import DiscordEmulator
 
-GRID_BUTTONS = ["upscale:{job}:1", "upscale:{job}:2", "upscale:{job}:3", "upscale:{job}:4", "reroll:{job}",
-                "vary:{job}:1:strong", "vary:{job}:2:strong", "vary:{job}:3:strong", "vary:{job}:4:strong"]
+GRID_BUTTONS = [
+    "upscale:{job}:1",
+    "upscale:{job}:2",
+    "upscale:{job}:3",
+    "upscale:{job}:4",
+    "reroll:{job}",
+    "vary:{job}:1:strong",
+    "vary:{job}:2:strong",
+    "vary:{job}:3:strong",
+    "vary:{job}:4:strong",
+]
 
 
 async def test_imagine_posts_a_grid_with_nine_buttons(discord_emulator: DiscordEmulator, bot: ImagineBot) -> None:
@@ -41,8 +50,9 @@ async def test_u1_sends_tile_one_of_the_grid(discord_emulator: DiscordEmulator, 
     job = job_id_of(grid_message)
 
     press = await emu.click_button(grid_message, f"imagine:upscale:{job}:1")
-    reply = await emu.wait_for(lambda: press.original and press.original.attachments and press.original,
-                               what="the separated image")
+    reply = await emu.wait_for(
+        lambda: press.original and press.original.attachments and press.original, what="the separated image"
+    )
 
     grid = Image.open(io.BytesIO(grid_message.attachments[0].data)).convert("RGB")
     tile = Image.open(io.BytesIO(reply.attachments[0].data)).convert("RGB")

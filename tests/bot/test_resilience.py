@@ -28,8 +28,11 @@ async def test_restart_finishes_pending_jobs_and_old_buttons_work(
         assert "Waiting to start" in waiting.content and not waiting.attachments
 
     async with start_bot():
-        await emu.wait_for(lambda: waiting.attachments and len(waiting.custom_ids()) == 9, timeout=180,
-                           what="the pending job delivered into its old message after the restart")
+        await emu.wait_for(
+            lambda: waiting.attachments and len(waiting.custom_ids()) == 9,
+            timeout=180,
+            what="the pending job delivered into its old message after the restart",
+        )
         press = await emu.click_button(earlier, f"imagine:upscale:{job_id_of(earlier)}:4")
         image = await reply_to(emu, press, "image #4 from a grid made before the restart")
         assert image.attachments and "Image #4" in image.content

@@ -21,8 +21,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_without_a_token_the_bot_says_what_to_do_and_exits_2(tmp_path: Path) -> None:
     env = {key: value for key, value in os.environ.items() if key != "DISCORD_TOKEN"}
     env["PYTHONPATH"] = str(ROOT)
-    result = subprocess.run([sys.executable, "-m", "bot"], cwd=tmp_path, env=env, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 2
     assert "DISCORD_TOKEN is not set" in result.stderr and "docs/discord-setup.md" in result.stderr
 
@@ -40,7 +41,7 @@ def test_endpoints_point_the_client_elsewhere_and_back() -> None:
     try:
         use_discord_endpoints("http://127.0.0.1:9/api/v10/", "ws://127.0.0.1:9/gateway")
         assert discord.http.Route("GET", "/users/@me").url == "http://127.0.0.1:9/api/v10/users/@me"
-        assert discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY == yarl.URL("ws://127.0.0.1:9/gateway")
+        assert yarl.URL("ws://127.0.0.1:9/gateway") == discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
         use_discord_endpoints(None, None)
         assert discord.http.Route.BASE == "https://discord.com/api/v10"
     finally:

@@ -8,6 +8,7 @@ bytes and every edit), interaction responses, command syncs and the request log.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import secrets
 import socket
@@ -82,7 +83,7 @@ class DiscordEmulator:
         await self._runner.setup()
         listener = socket.create_server(("127.0.0.1", 0))
         await web.SockSite(self._runner, listener).start()
-        self._base = "http://127.0.0.1:{}".format(listener.getsockname()[1])
+        self._base = f"http://127.0.0.1:{listener.getsockname()[1]}"
 
     async def stop(self) -> None:
         self.restore_discord_py()
@@ -178,9 +179,7 @@ class DiscordEmulator:
     def messages_in(self, channel: Channel | None = None, *, include_deleted: bool = False) -> list[Message]:
         """Messages in `channel` (default channel unless given), oldest first, ephemeral ones included."""
         channel_id = (channel or self.channel).id
-        return [
-            m for m in self.messages.values() if m.channel_id == channel_id and (include_deleted or not m.deleted)
-        ]
+        return [m for m in self.messages.values() if m.channel_id == channel_id and (include_deleted or not m.deleted)]
 
     @property
     def interactions(self) -> list[Interaction]:
@@ -319,8 +318,6 @@ class DiscordEmulator:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), min(remaining, _RECHECK_INTERVAL))
-            except TimeoutError:
-                pass
         return result

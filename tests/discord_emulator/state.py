@@ -10,7 +10,7 @@ import itertools
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 DISCORD_EPOCH_MS = 1420070400000
@@ -28,7 +28,7 @@ def new_snowflake() -> int:
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -119,10 +119,7 @@ class Message:
 
     def custom_ids(self) -> list[str]:
         return [
-            item["custom_id"]
-            for row in self.components
-            for item in row.get("components", [])
-            if "custom_id" in item
+            item["custom_id"] for row in self.components for item in row.get("components", []) if "custom_id" in item
         ]
 
     def snapshot(self) -> None:

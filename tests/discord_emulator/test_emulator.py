@@ -251,9 +251,7 @@ async def test_oversized_upload_is_refused_with_40005(discord_emulator: DiscordE
     assert interaction.original.loading and not interaction.followups
 
 
-async def test_second_acknowledgement_is_rejected_with_40060(
-    discord_emulator: DiscordEmulator, bot: SampleBot
-) -> None:
+async def test_second_acknowledgement_is_rejected_with_40060(discord_emulator: DiscordEmulator, bot: SampleBot) -> None:
     interaction = await discord_emulator.send_slash_command("draw", {"prompt": "once"})
     await discord_emulator.wait_for(lambda: interaction.acknowledged)
     url = f"{discord_emulator.api_base}/interactions/{interaction.id}/{interaction.token}/callback"

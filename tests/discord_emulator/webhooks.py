@@ -6,7 +6,6 @@ These need no bot token, only a live interaction token; an expired one answers 4
 from __future__ import annotations
 
 import time
-
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
@@ -15,8 +14,7 @@ def engine():
     from engine.settings import EngineSettings
 
     torch.set_num_threads(1)
-    settings = EngineSettings(_env_file=None, model_id=None, default_steps=3,
-                              engine_device="cpu", engine_dtype=None)
+    settings = EngineSettings(_env_file=None, model_id=None, default_steps=3, engine_device="cpu", engine_dtype=None)
     return Engine(settings)
 
 

@@ -19,12 +19,17 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def imagine(tmp_path):
     environment = {key: value for key, value in os.environ.items() if key not in {"MODEL_ID", "ENGINE_DTYPE"}}
-    environment |= {"DEFAULT_STEPS": "2", "ENGINE_DEVICE": "cpu",
-                    "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    environment |= {"DEFAULT_STEPS": "2", "ENGINE_DEVICE": "cpu", "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
 
     def run(*arguments: str, **extra_environment: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "engine", *arguments], cwd=tmp_path, capture_output=True,
-                              text=True, env=environment | extra_environment, timeout=300)
+        return subprocess.run(
+            [sys.executable, "-m", "engine", *arguments],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env=environment | extra_environment,
+            timeout=300,
+        )
 
     return run
 
@@ -42,7 +47,9 @@ def test_same_prompt_twice_writes_identical_files_and_reproduce_matches(imagine,
 
     again = imagine("--reproduce", "first/3.png", "--out", "again")
     assert again.returncode == 0, again.stderr
-    assert np.array_equal(pixels(Image.open(tmp_path / "again" / "1.png")), pixels(Image.open(tmp_path / "first" / "3.png")))
+    assert np.array_equal(
+        pixels(Image.open(tmp_path / "again" / "1.png")), pixels(Image.open(tmp_path / "first" / "3.png"))
+    )
 
     panned = imagine("--op", "pan", "--direction", "right", "--image", "first/1.png", "--out", "panned")
     assert panned.returncode == 0, panned.stderr

@@ -39,7 +39,9 @@ def test_weights_are_a_standard_stable_diffusion_folder_of_modest_size(pipeline)
 
 @pytest.mark.parametrize("colour", ["red", "blue"])
 def test_a_coloured_prompt_gives_objects_of_that_colour(pipeline, colour):
-    images = generate(pipeline, f"a large {colour} circle in the centre on a white background", seeds=(0, 1), steps=STEPS)
+    images = generate(
+        pipeline, f"a large {colour} circle in the centre on a white background", seeds=(0, 1), steps=STEPS
+    )
     assert [judge_image(image).colour for image in images] == [colour, colour]
 
 
@@ -73,13 +75,22 @@ def red_and_blue_sources(engine, tmp_path_factory) -> tuple[Path, Path]:
 
 
 def _distance(a: Image.Image, b: Image.Image) -> float:
-    return float(np.abs(np.asarray(a.convert("RGB"), dtype=np.int16) - np.asarray(b.convert("RGB"), dtype=np.int16)).mean())
+    return float(
+        np.abs(np.asarray(a.convert("RGB"), dtype=np.int16) - np.asarray(b.convert("RGB"), dtype=np.int16)).mean()
+    )
 
 
 def test_a_variation_stays_close_to_its_source(engine, red_and_blue_sources):
     source, unrelated = red_and_blue_sources
-    request = GenerationRequest(operation="variation", mode="subtle", prompt="a large red circle in the centre",
-                                source_image=str(source), seed=7, count=2, steps=STEPS)
+    request = GenerationRequest(
+        operation="variation",
+        mode="subtle",
+        prompt="a large red circle in the centre",
+        source_image=str(source),
+        seed=7,
+        count=2,
+        steps=STEPS,
+    )
     original = Image.open(source)
     for variation in engine.run(request).images:
         assert _distance(variation, original) < _distance(Image.open(unrelated), original) / 2
@@ -88,8 +99,14 @@ def test_a_variation_stays_close_to_its_source(engine, red_and_blue_sources):
 
 def test_an_upscale_downsampled_matches_its_source(engine, red_and_blue_sources):
     source, unrelated = red_and_blue_sources
-    request = GenerationRequest(operation="upscale", prompt="a large red circle in the centre",
-                                source_image=str(source), seed=7, count=1, steps=STEPS)
+    request = GenerationRequest(
+        operation="upscale",
+        prompt="a large red circle in the centre",
+        source_image=str(source),
+        seed=7,
+        count=1,
+        steps=STEPS,
+    )
     upscaled = engine.run(request).images[0]
     original = Image.open(source)
     assert upscaled.size == (2 * original.width, 2 * original.height)

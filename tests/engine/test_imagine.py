@@ -55,10 +55,19 @@ def test_run_batch_mixes_prompts_and_each_job_gets_its_own_images(engine):
     assert [result.metadata["slots"] for result in together] == [[0, 1], [2, 3]]
     assert together[1].metadata["batch_size"] == 4
     alone = engine.run(second)
-    for mixed, single in zip(together[1].images, alone.images):
+    for mixed, single in zip(together[1].images, alone.images, strict=False):
         assert np.abs(pixels(mixed) - pixels(single)).max() <= BATCH_TOLERANCE
-    replay = engine.run(request(prompt="a green square", seed=100, chaos_seed=99, count=1, negative_prompt="blue",
-                                replay_batch=4, replay_slot=3))
+    replay = engine.run(
+        request(
+            prompt="a green square",
+            seed=100,
+            chaos_seed=99,
+            count=1,
+            negative_prompt="blue",
+            replay_batch=4,
+            replay_slot=3,
+        )
+    )
     assert np.array_equal(pixels(replay.images[0]), pixels(together[1].images[1]))
 
 

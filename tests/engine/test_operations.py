@@ -25,7 +25,10 @@ def source(engine, tmp_path_factory):
 
 def operate(engine, path, operation, **fields):
     request = GenerationRequest(
-        **({"operation": operation, "prompt": "a red circle", "seed": 11, "count": 2, "source_image": str(path)} | fields)
+        **(
+            {"operation": operation, "prompt": "a red circle", "seed": 11, "count": 2, "source_image": str(path)}
+            | fields
+        )
     )
     return engine.run(request)
 
@@ -103,7 +106,7 @@ def test_a_pan_canvas_never_exceeds_the_pixel_budget(source_size, direction, mul
     x, y, placed_w, placed_h = layout.box
     assert width * height <= max_pixels
     assert width % multiple == 0 and height % multiple == 0
-    assert 0 <= x and x + placed_w <= width and 0 <= y and y + placed_h <= height
+    assert x >= 0 and x + placed_w <= width and y >= 0 and y + placed_h <= height
     assert (width, height) != (placed_w, placed_h), "the pan must add a strip to paint"
 
 

@@ -30,8 +30,11 @@ TILED_MEAN_TOLERANCE = 7
 
 
 def make_engine(**speedups) -> Engine:
-    return Engine(EngineSettings(_env_file=None, model_id=None, default_steps=3,
-                                 engine_device="cpu", engine_dtype=None, **speedups))
+    return Engine(
+        EngineSettings(
+            _env_file=None, model_id=None, default_steps=3, engine_device="cpu", engine_dtype=None, **speedups
+        )
+    )
 
 
 def max_difference(first, second) -> int:
@@ -65,7 +68,8 @@ def test_speed_settings_are_read_from_the_environment(clean_environment):
     clean_environment.setenv("ENGINE_COMPILE", "max-autotune-no-cudagraphs")
     clean_environment.setenv("ENGINE_VAE_TILING", "yes")
     assert Speedups.from_settings(EngineSettings(_env_file=None)) == Speedups(
-        channels_last=True, fuse_qkv=True, compile_mode="max-autotune-no-cudagraphs", vae_tiling=True)
+        channels_last=True, fuse_qkv=True, compile_mode="max-autotune-no-cudagraphs", vae_tiling=True
+    )
 
 
 def test_an_unknown_compile_mode_names_the_accepted_ones(clean_environment):

@@ -7,13 +7,14 @@ import json
 import numpy as np
 import pytest
 import torch
+from diffusers import AutoPipelineForText2Image, StableDiffusionPipeline
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from diffusers import AutoPipelineForText2Image, StableDiffusionPipeline
 from transformers import CLIPTokenizer
 
 from engine.default_model import DEFAULT_MODEL_FOLDER
 from engine.default_model.tokenizer import VOCABULARY_WORDS, build_tokenizer
+from engine.training.config import CONFIG_FILENAME, TrainingConfig
 from engine.training.data import (
     HELD_OUT_COLOUR_POSITION,
     HELD_OUT_SHAPE_COLOUR,
@@ -22,10 +23,10 @@ from engine.training.data import (
     sample_scene,
     training_batch,
 )
-from engine.training.config import CONFIG_FILENAME, TrainingConfig
 from engine.training.evaluate import evaluate_ground_truth
 from engine.training.judge import judge_image
 from engine.training.train import CHECKPOINT, MODEL_FOLDER, Trainer, main
+
 
 @pytest.fixture(scope="module")
 def tokenizer(tmp_path_factory) -> CLIPTokenizer:
@@ -110,8 +111,15 @@ def test_judge_finds_nothing_in_a_blank_image():
 
 
 TINY_RUN = dict(
-    vae_steps=2, unet_steps=2, decoder_steps=2, vae_batch_size=2, unet_batch_size=2, decoder_batch_size=2,
-    checkpoint_every=1, warmup_steps=1, text_learning_rate=3e-4,
+    vae_steps=2,
+    unet_steps=2,
+    decoder_steps=2,
+    vae_batch_size=2,
+    unet_batch_size=2,
+    decoder_batch_size=2,
+    checkpoint_every=1,
+    warmup_steps=1,
+    text_learning_rate=3e-4,
 )
 # The previous default model's shape: three autoencoder levels, 4× downsampling, a three-level UNet.
 FOUR_X_SETTINGS = dict(
@@ -163,8 +171,20 @@ def test_a_settings_file_trains_a_4x_autoencoder_model_that_loads(tmp_path):
     torch.set_num_threads(1)
     settings = tmp_path / "settings.json"
     settings.write_text(json.dumps(FOUR_X_SETTINGS))
-    main(["--out", str(tmp_path / "run"), "--config", str(settings),
-          "--vae-steps", "1", "--unet-steps", "1", "--decoder-steps", "1"])
+    main(
+        [
+            "--out",
+            str(tmp_path / "run"),
+            "--config",
+            str(settings),
+            "--vae-steps",
+            "1",
+            "--unet-steps",
+            "1",
+            "--decoder-steps",
+            "1",
+        ]
+    )
     pipeline = AutoPipelineForText2Image.from_pretrained(tmp_path / "run" / MODEL_FOLDER)
     assert pipeline.vae_scale_factor == 4 and pipeline.unet.config.sample_size == 16
     image = pipeline("a red star", num_inference_steps=1, generator=torch.Generator().manual_seed(0)).images[0]
@@ -184,7 +204,7 @@ def test_timesteps_move_to_the_middle_noise_levels_from_the_configured_step(tmp_
 
     def middle_share() -> float:
         draws = trainer.sample_timesteps(4000, torch.Generator().manual_seed(0))
-        assert 0 <= int(draws.min()) and int(draws.max()) < config.train_timesteps
+        assert int(draws.min()) >= 0 and int(draws.max()) < config.train_timesteps
         return float(((draws >= 250) & (draws < 750)).float().mean())
 
     assert middle_share() == pytest.approx(0.5, abs=0.03)
@@ -192,10 +212,13 @@ def test_timesteps_move_to_the_middle_noise_levels_from_the_configured_step(tmp_
     assert middle_share() > 0.7  # sigmoid(N(0, 1)) lands in [0.25, 0.75) with probability 0.73
 
 
-@pytest.mark.parametrize(("setting", "message"), [
-    ({"timestep_sampling": "cosine"}, "'uniform' or 'logit_normal'"),
-    ({"logit_std": 0}, "logit_std.*greater than 0"),
-])
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"timestep_sampling": "cosine"}, "'uniform' or 'logit_normal'"),
+        ({"logit_std": 0}, "logit_std.*greater than 0"),
+    ],
+)
 def test_bad_timestep_sampling_settings_are_refused_with_a_reason(tmp_path, setting, message):
     settings = tmp_path / "settings.json"
     settings.write_text(json.dumps(setting))
@@ -218,6 +241,8 @@ def test_resume_without_a_checkpoint_says_what_to_do(tmp_path):
 
 def test_resume_keeps_the_checkpoint_seed(tmp_path):
     torch.set_num_threads(1)
-    Trainer(TrainingConfig(**TINY_RUN | {"seed": 5, "unet_steps": 0, "decoder_steps": 0}), tmp_path, torch.device("cpu")).run()
+    Trainer(
+        TrainingConfig(**TINY_RUN | {"seed": 5, "unet_steps": 0, "decoder_steps": 0}), tmp_path, torch.device("cpu")
+    ).run()
     main(["--out", str(tmp_path), "--resume", "--unet-steps", "1"])
     assert json.loads((tmp_path / MODEL_FOLDER / CONFIG_FILENAME).read_text())["seed"] == 5

@@ -50,4 +50,3 @@ def running_service(engine_settings) -> Callable[..., contextlib.AbstractAsyncCo
             await service.stop()
 
     return run
-

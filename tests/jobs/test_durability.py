@@ -22,8 +22,13 @@ from tests.jobs.helpers import EVENT_TIMEOUT, Gate, submit_all, until, until_don
 
 
 def _runner(env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "jobs", "run"], cwd=REPO_ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "jobs", "run"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 async def _statuses(client: JobService, ids: list[str]) -> list[JobStatus]:
@@ -41,19 +46,32 @@ async def _wait_until(condition, client: JobService, ids: list[str]) -> None:
 async def test_sigkill_mid_stream_then_restart_completes_every_job_exactly_once(job_settings, engine_data_dir) -> None:
     # The runner shares the session's DATA_DIR, where the tiny model is already built.
     job_settings = job_settings.model_copy(update={"data_dir": engine_data_dir})
-    env = {**os.environ, "DATA_DIR": str(engine_data_dir), "DATABASE_URL": job_settings.sqlalchemy_url,
-           "ENGINE_DEVICES": "cpu", "MAX_BATCH_IMAGES": "1", "OMP_NUM_THREADS": "1"}
+    env = {
+        **os.environ,
+        "DATA_DIR": str(engine_data_dir),
+        "DATABASE_URL": job_settings.sqlalchemy_url,
+        "ENGINE_DEVICES": "cpu",
+        "MAX_BATCH_IMAGES": "1",
+        "OMP_NUM_THREADS": "1",
+    }
     env.pop("MODEL_ID", None)
-    cli = subprocess.run([sys.executable, "-m", "jobs", "submit", "a lighthouse --steps 2 --seed 5"], cwd=REPO_ROOT,
-                         env=env, capture_output=True, text=True, check=True)
+    cli = subprocess.run(
+        [sys.executable, "-m", "jobs", "submit", "a lighthouse --steps 2 --seed 5"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     ids = [cli.stdout.strip()] + await submit_all(job_settings, [(n % 3, f"fox {n}") for n in range(8)])
     client = JobService(job_settings, process_jobs=False)
     await client.start()
 
     runner = _runner(env)
     try:
-        await _wait_until(lambda statuses: JobStatus.SUCCEEDED in statuses and JobStatus.RUNNING in statuses,
-                          client, ids)
+        await _wait_until(
+            lambda statuses: JobStatus.SUCCEEDED in statuses and JobStatus.RUNNING in statuses, client, ids
+        )
     finally:
         runner.send_signal(signal.SIGKILL)
         runner.wait()
@@ -95,8 +113,7 @@ async def test_startup_requeues_interrupted_jobs_and_fails_those_out_of_attempts
     assert jobs[1].images == ()
 
 
-async def test_sigkilling_the_engine_process_mid_job_still_delivers_the_job_once(job_settings,
-                                                                                running_service) -> None:
+async def test_sigkilling_the_engine_process_mid_job_still_delivers_the_job_once(job_settings, running_service) -> None:
     gate = Gate()
     [public_id] = await submit_all(job_settings, [(1, "a fox")])
     async with running_service(job_settings, engine_factory=gate.factory()) as service:

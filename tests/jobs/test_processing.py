@@ -64,11 +64,23 @@ async def test_compatible_jobs_share_a_batch_and_get_the_same_pixels_as_alone(jo
         jobs = [await service.get_job(public_id) for public_id in ids]
 
         original = jobs[1].images[1]
-        replay = GenerationRequest.model_validate(jobs[1].request.model_dump() | {
-            "seed": original.seed, "count": 1, "replay_batch": original.batch_size, "replay_slot": original.batch_slot,
-        })
-        reproduced = await service.submit(replay, kind="reproduce", user_id=2, raw_prompt="a cat",
-                                          parent_job=jobs[1].public_id, parent_index=original.index)
+        replay = GenerationRequest.model_validate(
+            jobs[1].request.model_dump()
+            | {
+                "seed": original.seed,
+                "count": 1,
+                "replay_batch": original.batch_size,
+                "replay_slot": original.batch_slot,
+            }
+        )
+        reproduced = await service.submit(
+            replay,
+            kind="reproduce",
+            user_id=2,
+            raw_prompt="a cat",
+            parent_job=jobs[1].public_id,
+            parent_index=original.index,
+        )
         await until_done(service, reproduced.public_id)
         [copy] = (await service.get_job(reproduced.public_id)).images
     assert copy.sha256 != original.sha256  # the PNG records differ (job id, index) ...

@@ -10,8 +10,19 @@ import sys
 
 import pytest
 
-from jobs import (Accepted, Cancelled, Finished, JobKind, JobService, JobSettings, JobStatus, PositionChanged,
-                  ProgressEvent, QueueFull, Started)
+from jobs import (
+    Accepted,
+    Cancelled,
+    Finished,
+    JobKind,
+    JobService,
+    JobSettings,
+    JobStatus,
+    PositionChanged,
+    ProgressEvent,
+    QueueFull,
+    Started,
+)
 from jobs.database import REPO_ROOT
 from tests.jobs.helpers import EVENT_TIMEOUT, tiny_request, until_done
 
@@ -92,8 +103,14 @@ async def test_history_settings_and_message_links(job_settings: JobSettings) -> 
     service = JobService(job_settings, process_jobs=False)
     await service.start()
     root = await service.submit(tiny_request(), kind="imagine", user_id=5, raw_prompt="fox", guild_id=9)
-    child = await service.submit(tiny_request(seed=3), kind=JobKind.REROLL, user_id=5, raw_prompt="fox",
-                                 parent_job=root.public_id, parent_index=2)
+    child = await service.submit(
+        tiny_request(seed=3),
+        kind=JobKind.REROLL,
+        user_id=5,
+        raw_prompt="fox",
+        parent_job=root.public_id,
+        parent_index=2,
+    )
     assert [job.public_id for job in await service.parent_chain(child.public_id)] == [child.public_id, root.public_id]
     assert (await service.get_job(child.public_id)).parent_index == 2
     assert [job.public_id for job in await service.recent_jobs(5, limit=1)] == [child.public_id]

@@ -61,7 +61,9 @@ def _aspect(text: str) -> tuple[int, int]:
     try:
         return parse_aspect(text)
     except ValueError as error:
-        raise UserFacingError(f"aspect expects two whole numbers like 16:9, between 1:4 and 4:1 (got {text!r})") from error
+        raise UserFacingError(
+            f"aspect expects two whole numbers like 16:9, between 1:4 and 4:1 (got {text!r})"
+        ) from error
 
 
 def _first_problem(error: Exception) -> str:
