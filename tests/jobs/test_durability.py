@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import func, select, update
 
 from jobs import Failed, Finished, JobService, JobStatus
-from jobs.database import REPO_ROOT
 from jobs.models import Image, Job
 from tests.jobs.helpers import EVENT_TIMEOUT, Gate, submit_all, until, until_done, wait_for_progress
+from tests.paths import REPO_ROOT
 
 
 def _runner(env: dict[str, str]) -> subprocess.Popen:

@@ -10,8 +10,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from jobs.database import REPO_ROOT, downgrade_to_base, make_engine, upgrade_to_head
+from jobs.database import downgrade_to_base, make_engine, upgrade_to_head
 from jobs.models import Base
+from tests.paths import REPO_ROOT
 
 TABLES = {"jobs", "images", "user_settings", "guild_config"}
 

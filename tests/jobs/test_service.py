@@ -23,8 +23,8 @@ from jobs import (
     QueueFull,
     Started,
 )
-from jobs.database import REPO_ROOT
 from tests.jobs.helpers import EVENT_TIMEOUT, tiny_request, until_done
+from tests.paths import REPO_ROOT
 
 
 async def test_a_job_is_stored_before_submit_returns_and_delivers_its_images(
