@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 
@@ -11,6 +12,7 @@ from pydantic import ValidationError
 from bot.client import ImagineBot
 from bot.constants import BotSettings
 from bot.endpoints import use_discord_endpoints
+from engine.version import installed_version
 from jobs.service import JobService
 from jobs.settings import JobSettings
 
@@ -22,11 +24,23 @@ DISCORD_TOKEN is not set, so the bot cannot log in to Discord.
   2. Copy the bot's token and put it in the environment or in a .env file here:
        DISCORD_TOKEN=your-bot-token
        GUILD_IDS=your-server-id        # optional: commands appear in that server at once
-  3. Run again: python -m bot
+  3. Run again: imagine-bot (or python -m bot)
 """
 
 
-def main() -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Only --help and --version: everything else is configured by environment variables, as in a container."""
+    parser = argparse.ArgumentParser(
+        prog="imagine-bot",
+        description="Run the Discord bot and the job queue in one process. Settings come from the environment "
+        "or a .env file in the working directory; .env.example lists them.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parse_args(argv)
     try:
         settings = BotSettings()
     except ValidationError as error:

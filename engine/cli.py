@@ -16,6 +16,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from engine.request import Direction, GenerationRequest, Operation
+from engine.version import installed_version
 
 EXIT_BAD_INPUT = 2
 EXIT_MODEL_NOT_FOUND = 3
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--image", type=Path, help="source image for --op")
     parser.add_argument("--mode", help="variation: strong|subtle; upscale: subtle|creative")
     parser.add_argument("--direction", choices=[d.value for d in Direction], help="pan direction")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
     return parser
 
 
