@@ -17,7 +17,9 @@ from bench.levers import LEVERS
 from bench.models import MODEL_NAMES
 from bench.suites import PARTS, SUITES, customised, run_suite
 
-RESULTS_DIR = Path(__file__).parent / "results"
+# Relative to the working directory (`make bench` runs in the checkout): an installed copy of bench must not
+# write into site-packages.
+RESULTS_DIR = Path("bench") / "results"
 
 
 def _names(known, what: str):
@@ -74,7 +76,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--cache-dir", type=Path, default=Path("data"), help="where model folders are built once (default: data/)"
     )
-    parser.add_argument("--out", type=Path, help="result file (default: bench/results/<suite>-<device>-<time>.json)")
+    parser.add_argument("--out", type=Path, help="result file (default: ./bench/results/<suite>-<device>-<time>.json)")
     return parser.parse_args(argv)
 
 
