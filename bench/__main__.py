@@ -8,14 +8,14 @@ import logging
 import sys
 from pathlib import Path
 
-import diffusers
 import torch
-import transformers
 
 from bench.environment import machine, now_utc, versions
 from bench.levers import LEVERS
 from bench.models import MODEL_NAMES
 from bench.suites import PARTS, SUITES, customised, run_suite
+from bench.summary import headline_table
+from engine.quiet import quiet_libraries
 
 # Relative to the working directory (`make bench` runs in the checkout): an installed copy of bench must not
 # write into site-packages.
@@ -40,14 +40,6 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
     return value
-
-
-def quiet_model_loading() -> None:
-    """Models are loaded dozens of times per run; their progress bars and dtype notes would bury the output."""
-    diffusers.utils.logging.disable_progress_bar()
-    diffusers.utils.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
-    transformers.utils.logging.set_verbosity_error()
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -83,7 +75,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> Path:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    quiet_model_loading()
+    quiet_libraries()
     if args.threads:
         torch.set_num_threads(args.threads)
     suite = customised(
@@ -113,6 +105,7 @@ def main(argv: list[str] | None = None) -> Path:
     out = args.out or RESULTS_DIR / f"{suite.name}-{suite.device.replace(':', '')}-{stamp}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(document, indent=2) + "\n")
+    print(headline_table(document))
     print(f"wrote {out}")
     return out
 

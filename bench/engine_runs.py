@@ -1,8 +1,8 @@
 """The project's engine called directly, without queue or database: the bare engine time.
 
 `run_engine_direct` runs one job per call, the way the queue runs them when batching is off;
-`run_engine_batched` packs consecutive compatible jobs into one `run_batch` call, the way the
-queue's worker does with MAX_BATCH_IMAGES.
+`run_engine_batched` packs compatible jobs into one `run_batch` call with the queue's own grouping
+rule (`jobs.batching.pick_group`), the way the queue's worker does with MAX_BATCH_IMAGES.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import time
 
 from bench.workload import JobTiming, RunMeasurement
 from engine.request import GenerationRequest
+from jobs.batching import pick_group
 
 
 def warm_up_engine(engine, request: GenerationRequest) -> float:
@@ -29,18 +30,13 @@ def _progress_recorder(timing: JobTiming, start: float):
 
 
 def _groups(jobs: list[GenerationRequest], max_batch_images: int) -> list[list[int]]:
-    """Indices of consecutive jobs sharing a compatible_key, at most `max_batch_images` images each."""
+    """Indices of the jobs each UNet batch runs, grouped by the queue's own rule (`jobs.batching`)."""
     groups: list[list[int]] = []
-    for index, request in enumerate(jobs):
-        last = groups[-1] if groups else None
-        if (
-            last is not None
-            and jobs[last[0]].compatible_key() == request.compatible_key()
-            and sum(jobs[i].count for i in last) + request.count <= max_batch_images
-        ):
-            last.append(index)
-        else:
-            groups.append([index])
+    remaining = list(range(len(jobs)))
+    while remaining:
+        picked = pick_group([jobs[index] for index in remaining], max_batch_images)
+        groups.append([remaining[position] for position in picked])
+        remaining = [index for position, index in enumerate(remaining) if position not in picked]
     return groups
 
 

@@ -22,8 +22,9 @@ from bot.permissions import check_channel_allowed, check_prompt_allowed, is_admi
 from bot.uploads import UploadTooLarge, fit_file
 from engine.flags import PromptDefaults, parse_prompt
 from engine.request import Direction, GenerationRequest
-from jobs.models import JobKind, JobStatus
-from jobs.views import ImageView, JobView
+from jobs.results import ImageRecord
+from jobs.states import JobKind, JobStatus
+from jobs.views import JobView
 
 if TYPE_CHECKING:
     from bot.client import ImagineBot
@@ -70,6 +71,7 @@ class JobActions:
             message = await self._bot.delivery.post(job, channel, upload_limit=interaction.filesize_limit)
         except discord.HTTPException as error:
             await self._jobs.cancel(job.public_id, user_id)
+            await self._jobs.mark_delivered(job.public_id, f"could not post in channel {interaction.channel_id}")
             raise UserFacingError(
                 f"I can't post in this channel ({error.text or error.status}); the job was cancelled. "
                 "Ask a server admin to let me send messages and attach files here."
@@ -147,8 +149,7 @@ class JobActions:
         if job.status is not JobStatus.SUCCEEDED or job.grid_path is None:
             raise UserFacingError(f"Job `{job_id}` is {job.status}; only finished jobs can be shown.")
         await interaction.response.defer(thinking=True)
-        image_paths = tuple(image.path for image in job.images)
-        result = await asyncio.to_thread(finished_message, job, job.grid_path, image_paths, interaction.filesize_limit)
+        result = await asyncio.to_thread(finished_message, job, interaction.filesize_limit)
         await interaction.followup.send(
             result.content,
             files=[result.upload.to_file()] if result.upload else [],
@@ -189,7 +190,7 @@ class JobActions:
         job_id: str,
         index: int,
         kind: JobKind,
-        build: Callable[[GenerationRequest, ImageView], GenerationRequest],
+        build: Callable[[GenerationRequest, ImageRecord], GenerationRequest],
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         job, image = await self._job_image(interaction, job_id, index)
@@ -210,7 +211,7 @@ class JobActions:
             raise UserFacingError(f"There is no job `{job_id}`; /history lists yours.")
         return job
 
-    def _image(self, job: JobView, index: int) -> ImageView:
+    def _image(self, job: JobView, index: int) -> ImageRecord:
         image = next((image for image in job.images if image.index == index), None)
         if image is None:
             count = len(job.images)
@@ -219,7 +220,9 @@ class JobActions:
             raise UserFacingError(f"Job `{job.public_id}` has images 1 to {count}; there is no image {index}.")
         return image
 
-    async def _job_image(self, interaction: discord.Interaction, job_id: str, index: int) -> tuple[JobView, ImageView]:
+    async def _job_image(
+        self, interaction: discord.Interaction, job_id: str, index: int
+    ) -> tuple[JobView, ImageRecord]:
         job = await self._job(job_id)
         await self._check_may_press(interaction, job)
         return job, self._image(job, index)

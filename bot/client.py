@@ -50,9 +50,9 @@ class ImagineBot(commands.Bot):
         for extension in walk_extensions():
             await self.load_extension(extension)
         await self.sync_commands()
-        reattached = await self.delivery.reattach_pending()
-        if reattached:
-            log.info("Re-attached to %d unfinished jobs", reattached)
+        resumed = await self.delivery.resume_undelivered()
+        if resumed:
+            log.info("Delivering %d jobs whose final message is not on Discord yet", resumed)
 
     async def sync_commands(self) -> None:
         """To the configured guilds (instant), else globally (Discord may take up to an hour)."""

@@ -1,8 +1,15 @@
-"""From a job's event stream to edits of its Discord message.
+"""From a job's event stream to edits of its Discord message: the outbox's sending side.
 
 Edits go through the channel endpoint with the bot token and the channel/message ids stored on
 the job, never through the interaction token, which dies after 15 minutes: long queues and jobs
 picked up again after a restart are delivered the same way.
+
+A job is finished for the bot only once its final message (grid, failure or cancellation) is on
+Discord: then, and only then, the job is marked delivered. A restarted bot follows every job not
+marked so — queued, running, and ended ones whose last edit never happened — and edits its
+message into the final state; editing twice shows the same one message. A job whose message was
+never posted is posted with the job's id as Discord's nonce, so a post whose answer was lost is
+not made twice.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import aiohttp
 import discord
 
 from bot import messages
@@ -39,12 +47,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# A progress edit is skipped after this many failed tries; a final one is tried until it succeeds.
 EDIT_ATTEMPTS = 4
 RETRY_DELAY = 1.0  # doubled after each failed attempt, on top of discord.py's own retries
+MAX_RETRY_DELAY = 60.0
+# What a dropped connection or a timeout looks like from discord.py: worth another try.
+NETWORK_ERRORS = (aiohttp.ClientError, OSError, TimeoutError)
 
 
 class MessageGone(Exception):
-    """Deleted, or the bot lost access to the channel: nothing more can be shown there."""
+    """Deleted, the bot lost access to the channel, or Discord refuses the message for good: nothing more
+    can be shown there. The text says which, and is kept on the job."""
 
 
 @dataclass(frozen=True)
@@ -87,8 +100,9 @@ class Delivery:
         self._bot = bot
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
-    def follow(self, job: JobView, target: MessageTarget, *, upload_limit: int | None = None) -> None:
-        """Keep the job's message up to date until the job ends; one delivery per job at a time."""
+    def follow(self, job: JobView, target: MessageTarget | None, *, upload_limit: int | None = None) -> None:
+        """Bring the job's message to its final state, posting it first when `target` is None; one delivery
+        per job at a time."""
         task = self._tasks.get(job.public_id)
         if task is None or task.done():
             limit = upload_limit or self._bot.settings.channel_upload_limit
@@ -100,33 +114,30 @@ class Delivery:
         if self._tasks.get(public_id) is task:
             del self._tasks[public_id]
         if not task.cancelled() and task.exception() is not None:
-            log.error("Delivery of job %s stopped", public_id, exc_info=task.exception())
+            log.error("Delivery of job %s stopped; the next start tries again", public_id, exc_info=task.exception())
 
-    async def reattach_pending(self) -> int:
-        """After a restart: follow every unfinished job; post a message for any that never got one."""
-        pending = await self._bot.jobs.pending_jobs()
-        for job in pending:
-            if job.message_id is not None and job.channel_id is not None:
-                self.follow(job, MessageTarget(job.channel_id, job.message_id))
-            elif job.channel_id is not None:
-                await self._repost(job)
-        return len(pending)
+    async def resume_undelivered(self) -> int:
+        """After a restart: finish every job whose final message is not on Discord yet."""
+        undelivered = await self._bot.jobs.undelivered_jobs()
+        for job in undelivered:
+            target = MessageTarget(job.channel_id, job.message_id) if job.message_id is not None else None
+            self.follow(job, target)
+        return len(undelivered)
 
     async def post(
         self, job: JobView, channel: discord.abc.Messageable, *, upload_limit: int | None = None
     ) -> discord.Message:
         """Post the job's waiting message, store where it is on the job, and follow the job into it."""
-        message = await channel.send(messages.job_content(job.request, job.user_id, messages.waiting_status(None)))
-        await self._bot.jobs.attach_message(job.public_id, message.channel.id, message.id)
+        message = await self._send_waiting(job, channel)
         self.follow(job, MessageTarget(message.channel.id, message.id), upload_limit=upload_limit)
         return message
 
-    async def _repost(self, job: JobView) -> None:
-        """The bot stopped between accepting the job and posting its message: post it now."""
-        try:
-            await self.post(job, self._bot.get_partial_messageable(job.channel_id))
-        except discord.HTTPException as error:
-            log.warning("Could not post a message for job %s in channel %s: %s", job.public_id, job.channel_id, error)
+    async def _send_waiting(self, job: JobView, channel: discord.abc.Messageable) -> discord.Message:
+        # The nonce makes Discord answer a repeated post (the first answer was lost) with the same message.
+        content = messages.job_content(job.request, job.user_id, messages.waiting_status(None))
+        message = await channel.send(content, nonce=job.public_id)
+        await self._bot.jobs.attach_message(job.public_id, message.channel.id, message.id)
+        return message
 
     async def stop(self) -> None:
         tasks = list(self._tasks.values())
@@ -134,7 +145,25 @@ class Delivery:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _deliver(self, job: JobView, target: MessageTarget, upload_limit: int) -> None:
+    async def _deliver(self, job: JobView, target: MessageTarget | None, upload_limit: int) -> None:
+        try:
+            if target is None:
+                target = await self._post_for_restart(job)
+            await self._follow_into(job, target, upload_limit)
+        except MessageGone as gone:
+            log.warning("Job %s cannot be shown: %s", job.public_id, gone)
+            await self._give_up(job, str(gone))
+            return
+        await self._bot.jobs.mark_delivered(job.public_id)
+
+    async def _post_for_restart(self, job: JobView) -> MessageTarget:
+        """The bot stopped between accepting the job and posting its message: post it now, once."""
+        channel = self._bot.get_partial_messageable(job.channel_id)
+        what = f"the message of job {job.public_id}"
+        message = await _until_sent(partial(self._send_waiting, job, channel), what=what)
+        return MessageTarget(message.channel.id, message.id)
+
+    async def _follow_into(self, job: JobView, target: MessageTarget, upload_limit: int) -> None:
         writer: ThrottledWriter[JobMessage] = ThrottledWriter(
             partial(self._write, target), self._bot.settings.progress_edit_interval
         )
@@ -143,9 +172,8 @@ class Delivery:
             async with contextlib.aclosing(self._bot.jobs.events(job.public_id)) as events:
                 async for event in events:
                     if isinstance(event, Finished):
-                        job = await self._bot.jobs.get_job(job.public_id) or job  # the resolved request
                         # reading and maybe re-encoding a large grid must not stall the event loop
-                        state = await asyncio.to_thread(self._render, job, event, upload_limit)
+                        state = await asyncio.to_thread(finished_message, event.job, upload_limit)
                     else:
                         state = self._render(job, event, upload_limit)
                     if state is not None:
@@ -153,10 +181,13 @@ class Delivery:
                     if isinstance(event, TERMINAL_EVENTS):
                         await writing
                         return
-        except MessageGone as gone:
-            log.warning("Job %s goes on undelivered: %s", job.public_id, gone)
         finally:
             writing.cancel()
+
+    async def _give_up(self, job: JobView, reason: str) -> None:
+        """Nobody can see this job's message any more: stop making it, and record why it ends undelivered."""
+        await self._bot.jobs.cancel(job.public_id, job.user_id)
+        await self._bot.jobs.mark_delivered(job.public_id, reason)
 
     def _render(self, job: JobView, event: JobEvent, upload_limit: int) -> JobMessage | None:
         request, user_id = job.request, job.user_id
@@ -168,8 +199,6 @@ class Delivery:
             case ProgressEvent(fraction=fraction, preview_png=preview):
                 upload = _preview_upload(preview, job.public_id, upload_limit)
                 return JobMessage(messages.job_content(request, user_id, messages.progress_status(fraction)), upload)
-            case Finished(grid_path=grid_path, image_paths=image_paths):
-                return finished_message(job, grid_path, image_paths, upload_limit)
             case Failed(message=reason):
                 return JobMessage(messages.job_content(request, user_id, messages.failed_status(reason)), final=True)
             case Cancelled():
@@ -177,26 +206,49 @@ class Delivery:
         return None
 
     async def _write(self, target: MessageTarget, state: JobMessage) -> None:
+        """One edit. A final state is tried until it is on Discord (with growing pauses); a progress state
+        is skipped after EDIT_ATTEMPTS, since a newer one follows."""
         message = self._bot.get_partial_messageable(target.channel_id).get_partial_message(target.message_id)
-        delay = RETRY_DELAY
-        for attempt in range(1, EDIT_ATTEMPTS + 1):
-            try:
-                await message.edit(
-                    content=state.content,
-                    attachments=[state.upload.to_file()] if state.upload else [],
-                    view=state.layout.view() if state.layout else None,
-                )
-                return
-            except (discord.NotFound, discord.Forbidden) as error:
-                raise MessageGone(f"message {target.message_id} can no longer be edited ({error})") from error
-            except discord.HTTPException as error:
-                if attempt == EDIT_ATTEMPTS or (error.status < 500 and error.status != 429):
-                    if state.final:
-                        raise
-                    log.warning("Skipped a progress edit of message %s: %s", target.message_id, error)
-                    return
-                await asyncio.sleep(delay)
-                delay *= 2
+
+        async def edit() -> None:
+            await message.edit(
+                content=state.content,
+                attachments=[state.upload.to_file()] if state.upload else [],
+                view=state.layout.view() if state.layout else None,
+            )
+
+        attempts = None if state.final else EDIT_ATTEMPTS
+        try:
+            await _until_sent(edit, what=f"an edit of message {target.message_id}", attempts=attempts)
+        except _GaveUp as error:
+            log.warning("Skipped a progress edit of message %s: %s", target.message_id, error.__cause__)
+
+
+class _GaveUp(Exception):
+    """A limited number of tries all failed; the cause is the last error."""
+
+
+async def _until_sent(send, *, what: str, attempts: int | None = None):
+    """Call `send` until Discord takes it: transient failures (5xx, 429 after discord.py's own retries, a
+    dropped connection) are tried again with growing pauses; a message that is gone raises MessageGone."""
+    delay, attempt = RETRY_DELAY, 0
+    while True:
+        attempt += 1
+        try:
+            return await send()
+        except (discord.NotFound, discord.Forbidden) as error:
+            raise MessageGone(f"{what} can no longer be made ({error.status}: {error.text or 'gone'})") from error
+        except discord.HTTPException as error:
+            if error.status < 500 and error.status not in (401, 429):  # a refusal no retry can change
+                raise MessageGone(f"Discord refused {what} ({error.status}: {error.text})") from error
+            last = error
+        except NETWORK_ERRORS as error:
+            last = error
+        if attempts is not None and attempt >= attempts:
+            raise _GaveUp(what) from last
+        log.warning("%s failed (%s); trying again in %.0f s", what, last, delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, MAX_RETRY_DELAY)
 
 
 def _preview_upload(preview: bytes | None, public_id: str, limit: int) -> Upload | None:
@@ -208,16 +260,16 @@ def _preview_upload(preview: bytes | None, public_id: str, limit: int) -> Upload
         return None
 
 
-def finished_message(job: JobView, grid_path: Path, image_paths: tuple[Path, ...], limit: int) -> JobMessage:
+def finished_message(job: JobView, limit: int) -> JobMessage:
     """The grid (or the single image of an upscale) with its buttons, fitted under the upload limit."""
+    image_paths: tuple[Path, ...] = tuple(image.path for image in job.images)
     single = len(image_paths) == 1
-    path = image_paths[0] if single else grid_path
+    path = image_paths[0] if single else job.grid_path
     layout = ImageLayout(job.public_id, 1, job.user_id) if single else GridLayout(job.public_id, len(image_paths))
+    notes = job.request.warnings
     try:
         upload = fit_file(path, job.public_id, limit)
     except UploadTooLarge as error:
-        content = messages.job_content(job.request, job.user_id, f"done, but {error}", notes=job.request.warnings)
+        content = messages.job_content(job.request, job.user_id, f"done, but {error}", notes=notes)
         return JobMessage(content, layout=layout, final=True)
-    return JobMessage(
-        messages.job_content(job.request, job.user_id, notes=job.request.warnings), upload, layout, final=True
-    )
+    return JobMessage(messages.job_content(job.request, job.user_id, notes=notes), upload, layout, final=True)

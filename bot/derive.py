@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.request import Direction, GenerationRequest, Operation, random_seed
-from jobs.views import ImageView
+from jobs.results import ImageRecord
 
 # Fields that describe one particular run rather than the picture asked for.
 _RUN_SPECIFIC = {"warnings": (), "replay_batch": None, "replay_slot": None}
@@ -24,7 +24,7 @@ def reroll(request: GenerationRequest) -> GenerationRequest:
 
 
 def _from_image(
-    request: GenerationRequest, image: ImageView, operation: Operation, **changes: Any
+    request: GenerationRequest, image: ImageRecord, operation: Operation, **changes: Any
 ) -> GenerationRequest:
     """An image-to-image job on one stored image; the engine sizes the output from the source."""
     fresh = {
@@ -41,23 +41,23 @@ def _from_image(
     return _rebuild(request, **{**fresh, **changes})
 
 
-def variation(request: GenerationRequest, image: ImageView, mode: str) -> GenerationRequest:
+def variation(request: GenerationRequest, image: ImageRecord, mode: str) -> GenerationRequest:
     return _from_image(request, image, Operation.VARIATION, mode=mode, count=4)
 
 
-def upscale(request: GenerationRequest, image: ImageView, mode: str) -> GenerationRequest:
+def upscale(request: GenerationRequest, image: ImageRecord, mode: str) -> GenerationRequest:
     return _from_image(request, image, Operation.UPSCALE, mode=mode, count=1)
 
 
-def zoom_out(request: GenerationRequest, image: ImageView) -> GenerationRequest:
+def zoom_out(request: GenerationRequest, image: ImageRecord) -> GenerationRequest:
     return _from_image(request, image, Operation.ZOOM, count=4)
 
 
-def pan(request: GenerationRequest, image: ImageView, direction: Direction) -> GenerationRequest:
+def pan(request: GenerationRequest, image: ImageRecord, direction: Direction) -> GenerationRequest:
     return _from_image(request, image, Operation.PAN, direction=direction, count=4)
 
 
-def reproduce(request: GenerationRequest, image: ImageView | None = None) -> GenerationRequest:
+def reproduce(request: GenerationRequest, image: ImageRecord | None = None) -> GenerationRequest:
     """The stored (resolved) request again; for one image, alone but at its original batch shape,
     because kernels differ by batch shape and bit-identical pixels need the same one."""
     if image is None:

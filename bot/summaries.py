@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.messages import MAX_CONTENT, shorten
-from jobs.views import GuildConfigView, ImageView, JobView, QueueStats, UserSettingsView
+from jobs.results import ImageRecord
+from jobs.views import GuildConfigView, JobView, QueueStats, UserSettingsView
 
 
 def reproduce_command(job_id: str, index: int | None = None) -> str:
     return f"/reproduce job:{job_id}" + (f" image:{index}" if index is not None else "")
 
 
-def details_content(job: JobView, image: ImageView) -> str:
+def details_content(job: JobView, image: ImageRecord) -> str:
     request = job.request
     lines = [
         f"**Job** `{job.public_id}` image {image.index} of {len(job.images)} ({job.kind})",

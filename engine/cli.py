@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from engine.quiet import quiet_libraries
 from engine.request import Direction, GenerationRequest, Operation
 from engine.version import installed_version
 
@@ -94,24 +95,13 @@ def _prompt_of(image: Path) -> GenerationRequest:
     )
 
 
-def _quiet_libraries() -> None:
-    """Our progress bar and messages are the output; the libraries' import and loading chatter is not.
-    Called before the engine imports the pipelines, which is when transformers warns."""
-    import diffusers
-    import transformers
-
-    diffusers.utils.logging.set_verbosity_error()
-    diffusers.utils.logging.disable_progress_bar()
-    transformers.logging.set_verbosity_error()
-    transformers.logging.disable_progress_bar()
-
-
 def _generate(request: GenerationRequest, out_dir: Path) -> int:
-    _quiet_libraries()
+    quiet_libraries()
     from tqdm import tqdm
 
-    from engine.engine import Engine, ModelNotFoundError, RequestError
+    from engine.engine import Engine
     from engine.outputs import save_result
+    from engine.results import ModelNotFoundError, RequestError
 
     engine = Engine()
     try:

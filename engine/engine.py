@@ -25,14 +25,21 @@ from engine.model import LoadedModel
 from engine.noise import image_generator, initial_noise
 from engine.progress import step_callback
 from engine.request import GenerationRequest, Operation
-from engine.results import GenerationCancelled, GenerationResult, Progress, RequestError
+from engine.results import (
+    GenerationCancelled,
+    GenerationResult,
+    ModelNotFoundError,
+    Progress,
+    RequestError,
+    RunInfo,
+    Versions,
+)
 from engine.samplers import DEFAULT_SAMPLER, UnknownSamplerError, normalize_sampler
 from engine.settings import EngineSettings
 from engine.sizing import fit_size
 from engine.speedups import Speedups
 from engine.tiling import seamless
 
-ModelNotFoundError = loading.ModelNotFoundError
 ProgressCallback = Callable[[Progress], None]
 __all__ = ["Engine", "GenerationCancelled", "GenerationResult", "ModelNotFoundError", "Progress", "RequestError"]
 DROPPED_TEXT_SHOWN = 60
@@ -144,15 +151,15 @@ class Engine:
         cancel: threading.Event | None = None,
         preview: bool = False,
     ) -> list[GenerationResult]:
-        """Run compatible imagine requests (equal `compatible_key()`) as one UNet batch.
+        """Run compatible imagine requests (equal `batch_key()`) as one UNet batch.
 
         `on_progress` holds one callback (or None) per request, each seeing only its own images;
         `cancel` stops the whole batch.
         """
         resolved = [self.resolve(request) for request in requests]
-        keys = {request.compatible_key() for request in resolved}
+        keys = {request.batch_key() for request in resolved}
         if not resolved or None in keys or len(keys) != 1:
-            raise ValueError("run_batch needs imagine requests that all have the same compatible_key()")
+            raise ValueError("run_batch needs imagine requests that all have the same batch_key()")
         callbacks = list(on_progress) if on_progress is not None else [None] * len(resolved)
         if len(callbacks) != len(resolved):
             raise ValueError("run_batch needs one on_progress entry per request")
@@ -169,12 +176,10 @@ class Engine:
         with self._lock:
             if first.operation is Operation.UPSCALE and self.settings.upscaler_model:
                 images, scheduler_name = self._dedicated_upscale(first, slots, on_step_end)
-                metadata = self._metadata(model, scheduler_name, len(slots)) | {
-                    "upscaler": self.settings.upscaler_model
-                }
+                run = self._run_info(model, scheduler_name, len(slots), upscaler=self.settings.upscaler_model)
             else:
                 images, scheduler_name = self._diffuse(model, requests, slots, on_step_end)
-                metadata = self._metadata(model, scheduler_name, len(slots))
+                run = self._run_info(model, scheduler_name, len(slots))
         results = []
         for index, request in enumerate(requests):
             picked = [
@@ -185,7 +190,8 @@ class Engine:
                     request=request,
                     images=[images[position] for position, _ in picked],
                     seeds=[slot.seed for _, slot in picked],
-                    metadata={**metadata, "slots": [position for position, _ in picked]},
+                    slots=[position for position, _ in picked],
+                    run=run,
                 )
             )
         return results
@@ -287,20 +293,19 @@ class Engine:
                 warnings.append(warning)
         return tuple(warnings)
 
-    def _metadata(self, model: LoadedModel, scheduler_name: str, batch_size: int) -> dict:
-        return {
-            "model": model.name,
-            "scheduler": scheduler_name,
-            "dtype": str(model.dtype).removeprefix("torch."),
-            "device": str(model.device),
-            "versions": {
-                "torch": torch.__version__,
-                "diffusers": diffusers.__version__,
-                "transformers": transformers.__version__,
-            },
-            "batch_size": batch_size,
-            "speedups": self.speedups.as_dict(),
-        }
+    def _run_info(
+        self, model: LoadedModel, scheduler_name: str, batch_size: int, upscaler: str | None = None
+    ) -> RunInfo:
+        return RunInfo(
+            model=model.name,
+            scheduler=scheduler_name,
+            dtype=str(model.dtype).removeprefix("torch."),
+            device=str(model.device),
+            versions=Versions(torch.__version__, diffusers.__version__, transformers.__version__),
+            batch_size=batch_size,
+            speedups=self.speedups.as_dict(),
+            upscaler=upscaler,
+        )
 
 
 def open_source(path: str | Path | None) -> Image.Image:

@@ -20,6 +20,7 @@ from diffusers import (
     StableDiffusionXLPipeline,
 )
 
+from engine.results import ModelNotFoundError
 from engine.speedups import Speedups, apply_speedups
 
 CHECKPOINT_SUFFIXES = (".safetensors", ".ckpt")
@@ -36,10 +37,6 @@ DTYPES = {
     "bfloat16": torch.bfloat16,
     "bf16": torch.bfloat16,
 }
-
-
-class ModelNotFoundError(RuntimeError):
-    """The configured model could not be loaded; the message says what was tried and how to fix it."""
 
 
 def choose_device(requested: str | None = None, requested_dtype: str | None = None) -> tuple[torch.device, torch.dtype]:

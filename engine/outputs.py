@@ -7,6 +7,7 @@ batch size and slot the image was made at, which is enough to regenerate it bit 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from engine.request import GenerationRequest
+from engine.results import GenerationResult
 from engine.samplers import sampler_label
 
 RECORD_CHUNK = "imagine"
@@ -41,38 +43,38 @@ def make_grid(images: list[Image.Image]) -> Image.Image:
     return grid
 
 
-def save_result(result, out_dir: str | Path, job_id: str | None = None) -> SavedImages:
+def save_result(result: GenerationResult, out_dir: str | Path, job_id: str | None = None) -> SavedImages:
     """Write grid.png and 1.png … N.png into `out_dir` (created if needed)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for index, (image, seed) in enumerate(zip(result.images, result.seeds, strict=True)):
         path = out_dir / f"{index + 1}.png"
-        image.save(path, pnginfo=_png_info(result, job_id, index, seed, result.metadata["slots"][index]))
+        image.save(path, pnginfo=_png_info(result, job_id, index, seed, result.slots[index]))
         paths.append(path)
     grid_path = out_dir / "grid.png"
     make_grid(result.images).save(grid_path, pnginfo=_png_info(result, job_id, None, result.request.seed, None))
     return SavedImages(grid_path, paths)
 
 
-def _png_info(result, job_id: str | None, index: int | None, seed: int, slot: int | None) -> PngInfo:
-    request: GenerationRequest = result.request
-    metadata = result.metadata
+def _png_info(result: GenerationResult, job_id: str | None, index: int | None, seed: int, slot: int | None) -> PngInfo:
+    request = result.request
+    run = result.run
     record = {
         "job_id": job_id,
         "index": index,
         "seed": seed,
         "request": request.model_dump(mode="json"),
-        "model": metadata["model"],
-        "scheduler": metadata["scheduler"],
-        "dtype": metadata["dtype"],
-        "device": metadata["device"],
-        "versions": metadata["versions"],
-        "batch_size": metadata["batch_size"],
+        "model": run.model,
+        "scheduler": run.scheduler,
+        "dtype": run.dtype,
+        "device": run.device,
+        "versions": dataclasses.asdict(run.versions),
+        "batch_size": run.batch_size,
         "slot": slot,
     }
     info = PngInfo()
-    info.add_text(PARAMETERS_CHUNK, a1111_parameters(request, seed, metadata["model"]))
+    info.add_text(PARAMETERS_CHUNK, a1111_parameters(request, seed, run.model))
     info.add_text(RECORD_CHUNK, json.dumps(record))
     return info
 

@@ -102,8 +102,12 @@ class GenerationRequest(BaseModel):
     def is_resolved(self) -> bool:
         return None not in (self.width, self.height, self.steps, self.guidance, self.sampler)
 
-    def compatible_key(self) -> tuple | None:
-        """Requests with equal keys can share one UNet batch; None means never batch this one."""
-        if self.operation is not Operation.IMAGINE or not self.is_resolved or self.replay_batch:
+    def batch_key(self) -> tuple | None:
+        """Requests with equal keys can share one UNet batch (prompts and seeds may differ); None: always alone.
+
+        Read from the fields as asked, so the queue (which cannot resolve a request: that needs the model)
+        and the engine (which checks resolved ones) use the same rule: two requests equal here resolve alike.
+        """
+        if self.operation is not Operation.IMAGINE or self.replay_batch is not None:
             return None
-        return (self.model, self.width, self.height, self.steps, self.sampler, self.guidance, self.tile)
+        return (self.model, self.aspect, self.width, self.height, self.steps, self.sampler, self.guidance, self.tile)

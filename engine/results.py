@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from PIL import Image
 
@@ -17,13 +18,38 @@ class Progress:
     preview: Image.Image | None = None
 
 
+@dataclass(frozen=True)
+class Versions:
+    torch: str
+    diffusers: str
+    transformers: str
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """How a run made its images: with the request, what it takes to make them again bit for bit."""
+
+    model: str
+    scheduler: str
+    dtype: str
+    device: str
+    versions: Versions
+    batch_size: int
+    """Images in the UNet batch, kept or not (a replay fills the batch with copies)."""
+    speedups: dict[str, Any] = field(default_factory=dict)
+    upscaler: str | None = None
+    """The dedicated upscaler that made an upscale, when UPSCALER_MODEL is set."""
+
+
 @dataclass
 class GenerationResult:
     request: GenerationRequest
     """The resolved request: storing it reproduces these images even after the defaults change."""
     images: list[Image.Image]
     seeds: list[int]
-    metadata: dict = field(default_factory=dict)
+    slots: list[int]
+    """Each image's position in the UNet batch that made it."""
+    run: RunInfo
 
 
 class GenerationCancelled(Exception):
@@ -32,3 +58,7 @@ class GenerationCancelled(Exception):
 
 class RequestError(ValueError):
     """The request cannot run as asked (unknown sampler, unreadable source image); the message is for the user."""
+
+
+class ModelNotFoundError(RuntimeError):
+    """The configured model could not be loaded; the message says what was tried and how to fix it."""

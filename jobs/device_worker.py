@@ -1,29 +1,42 @@
 """One device: its engine process, the groups handed to it, and the thread that feeds it.
 
 The feeding thread claims the next job (or batch of compatible jobs) while the engine process is
-still generating the previous one, and records each finished job (images and status, one
-transaction) while the engine already runs the next, so the engine never waits on the database.
-It is the only thread that talks to its engine process, so the bot's event loop never does.
+still generating the previous one, and records each finished job while the engine already runs the
+next, so the engine never waits on the database. It is the only thread that talks to its engine
+process, so the bot's event loop never does. Every change to a job goes through the queue
+(`jobs.queue`), which commits and announces it; this thread only decides when.
+
+Nothing an engine reports is dropped: a database write that fails is kept and tried again, with
+backoff, while the device goes on working. An engine process that goes silent for longer than
+ENGINE_WATCHDOG_SECONDS while generating is killed and started again, its jobs back in line.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import socket
 import threading
+import time
 import uuid
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from multiprocessing.connection import wait
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jobs.engine_process import CancelSignal, EngineProcess
+from jobs.events import EventHub, ProgressEvent
 from jobs.messages import (
     EngineBroken,
+    EngineMessage,
     GroupCancelled,
     GroupJob,
     GroupSkipped,
     GroupStarted,
+    JobCancelled,
     JobFailed,
     JobProgress,
     JobSucceeded,
@@ -31,9 +44,8 @@ from jobs.messages import (
     RunGroup,
     Shutdown,
 )
-
-if TYPE_CHECKING:
-    from jobs.processor import Processor
+from jobs.queue import JobQueue
+from jobs.settings import JobSettings
 
 log = logging.getLogger(__name__)
 
@@ -43,97 +55,171 @@ POLL_SECONDS = 0.5
 PIPELINE_DEPTH = 2
 # The first restart of a dead engine process waits this long; each further one twice as long (at most a minute).
 RESTART_BACKOFF_SECONDS = 0.5
+# A failed database write (or claim) is tried again after this long, doubling up to MAX_RETRY_SECONDS.
+RETRY_SECONDS = 0.5
+MAX_RETRY_SECONDS = 30.0
 
 
 @dataclass
 class _Group:
     seq: int
-    unfinished: list[str]
+    jobs: tuple[str, ...]
+    """In the order sent: a job's position is its bit in the cancel mask."""
+    unfinished: set[str]
     started: bool = False
+
+
+@dataclass
+class _Retry:
+    """A state change the database refused; kept until it is written."""
+
+    what: str
+    write: Callable[[], Any]
+
+
+class _Backoff:
+    """When to try again after failures: RETRY_SECONDS, doubling up to MAX_RETRY_SECONDS; a success resets it."""
+
+    def __init__(self) -> None:
+        self.delay = RETRY_SECONDS
+        self._until = 0.0
+
+    @property
+    def waiting(self) -> bool:
+        return time.monotonic() < self._until
+
+    def failed(self) -> None:
+        self._until = time.monotonic() + self.delay
+        self.delay = min(self.delay * 2, MAX_RETRY_SECONDS)
+
+    def succeeded(self) -> None:
+        self.delay, self._until = RETRY_SECONDS, 0.0
 
 
 class DeviceWorker:
     """A device: its engine process, the groups handed to it, and the thread that feeds it."""
 
-    def __init__(self, processor: Processor, device: str) -> None:
-        self.processor = processor
+    def __init__(
+        self,
+        device: str,
+        *,
+        queue: JobQueue,
+        hub: EventHub,
+        settings: JobSettings,
+        engine_factory: Callable[[str], Any],
+        stopping: threading.Event,
+        others_busy: Callable[[], bool],
+    ) -> None:
         self.device = device
-        self.cancel = CancelSignal()
-        self.engine: EngineProcess | None = None
-        self.ready = False
-        self.groups: dict[int, _Group] = {}
-        """Handed to the engine process and not yet over, oldest first; changed under the processor's lock."""
-        self.restarts = 0
-        self.killed_for_stop = False
-        self._next_seq = 0
+        self._queue = queue
+        self._hub = hub
+        self._settings = settings
+        self._engine_factory = engine_factory
+        self._stopping = stopping
+        self._others_busy = others_busy
+        self._signal = CancelSignal()
+        self._lock = threading.Lock()
+        """Guards `_groups`, which the event loop's thread reads to route a cancel."""
+        self._groups: dict[int, _Group] = {}
+        self._engine: EngineProcess | None = None
+        self._ready = False
+        self._restarts = 0
+        self._killed_for_stop = False
         self._shutdown_sent = False
+        self._next_seq = 0
         self._look_for_work = True
         """Set when a claim may find something: a wake-up, a poll interval gone by, a group over, a new engine."""
+        self._unrecorded: deque[_Retry] = deque()
+        self._writes = _Backoff()
+        """When to try the kept writes again while the database refuses them."""
+        self._claims = _Backoff()
+        """When to claim again after a claim failed; writes waiting do not stop the device from working."""
+        self._last_heard = time.monotonic()
+        self._first_spawn: Future[None] = Future()
         self._wake_read, self._wake_write = socket.socketpair()
         self._wake_write.setblocking(False)
         self.thread = threading.Thread(target=self._main, name=f"jobs-device-{device}", daemon=True)
 
+    # called from other threads
+
     def start(self) -> None:
-        self.engine = self._spawn()  # here, so an engine factory that cannot be pickled fails JobService.start()
+        """Start the feeding thread and wait until it has spawned the engine process, so that an engine
+        factory that cannot travel to it fails here (JobService.start) instead of in the thread."""
         self.thread.start()
+        self._first_spawn.result()
 
     def wake(self) -> None:
         # a full buffer: wake-ups are already pending; closed: the thread has ended
         with contextlib.suppress(OSError):
             self._wake_write.send(b"\0")
 
-    def cancel_running(self) -> None:
-        """At a stop that timed out: cancel whatever group the engine process is running."""
-        with self.processor.lock:
-            self.cancel.cancel(self._next_seq - 1)
+    @property
+    def busy(self) -> bool:
+        return bool(self._groups)
+
+    def cancel(self, public_id: str) -> bool:
+        """Tell the engine process to drop this job if this device holds it; True if it does."""
+        with self._lock:
+            for group in self._groups.values():
+                if public_id in group.unfinished:
+                    self._signal.cancel_job(group.seq, group.jobs.index(public_id))
+                    return True
+        return False
+
+    def abort_running(self) -> None:
+        """At a stop that ran out of time: stop whatever group the engine process is running."""
+        with self._lock:
+            self._signal.abort_up_to(self._next_seq - 1)
 
     def kill_for_stop(self) -> None:
-        self.killed_for_stop = True
-        engine = self.engine
+        self._killed_for_stop = True
+        engine = self._engine
         if engine is not None:
             engine.kill()
 
-    def _spawn(self) -> EngineProcess:
-        return EngineProcess(self.device, self.processor.engine_factory, self.processor.settings, self.cancel)
+    # the feeding thread
 
     def _main(self) -> None:
-        failures = 0
         try:
-            while True:
-                try:
-                    if not self._step():
-                        return
-                    failures = 0
-                except Exception:  # the database went away for a moment, say: the engine process keeps its work
-                    failures += 1
-                    log.exception("feeding the engine for %s failed", self.device)
-                    self.processor.stopping.wait(min(RESTART_BACKOFF_SECONDS * 2**failures, 60.0))
+            self._engine = EngineProcess(self.device, self._engine_factory, self._settings, self._signal)
+        except BaseException as error:
+            self._first_spawn.set_exception(error)
+            return
+        self._first_spawn.set_result(None)
+        try:
+            while self._step():
+                pass
+        except Exception:  # a bug here must not leave the device silently idle
+            log.exception("the feeding thread of %s stopped", self.device)
+            raise
         finally:
             self._wake_read.close()
             self._wake_write.close()
 
     def _step(self) -> bool:
         """One round of feeding and listening; False once stopped and the engine process has ended."""
-        processor = self.processor
-        if self.engine is None:
-            if processor.stopping.is_set():
-                return False
-            backoff = min(RESTART_BACKOFF_SECONDS * 2 ** (self.restarts - 1), 60.0)
-            if not processor.stopping.wait(backoff):  # a device that keeps failing is retried ever more slowly
-                self.engine = self._spawn()
-            return True
-        if processor.stopping.is_set() and not self._shutdown_sent:
+        if self._engine is None:
+            return self._start_engine()
+        if self._stopping.is_set() and not self._shutdown_sent:
             self._shutdown_sent = True
-            if self.groups:
-                self.engine.send(Shutdown())
-            else:
-                self.engine.kill()
-        if self._look_for_work and self.ready and not processor.stopping.is_set() and self._may_claim():
+            if self._ready:  # it reads its pipe between groups: let it finish and exit cleanly
+                self._engine.send(Shutdown())
+            else:  # still building its engine, which may take minutes: nothing to lose
+                self._engine.kill()
+        self._retry_unrecorded()
+        if self._should_claim():
             self._look_for_work = self._dispatch()
             if self._look_for_work:
                 return True
-        engine = self.engine
-        ready = wait([engine.connection, engine.process.sentinel, self._wake_read], POLL_SECONDS)
+        engine = self._engine
+        if self._watchdog_expired():
+            log.error(
+                "the engine process for %s said nothing for %.0f s while generating; killing it",
+                self.device,
+                self._settings.engine_watchdog_seconds,
+            )
+            engine.kill()
+        ready = wait([engine.connection, engine.process.sentinel, self._wake_read], self._wait_seconds())
         if self._wake_read in ready or not ready:  # a submit here, or time to look for another process's
             self._look_for_work = True
         if self._wake_read in ready:
@@ -142,29 +228,76 @@ class DeviceWorker:
             self._listen(engine)
         return True
 
-    def _may_claim(self) -> bool:
+    def _start_engine(self) -> bool:
+        if self._stopping.is_set():
+            self._retry_unrecorded(force=True)
+            if self._unrecorded:
+                log.error(
+                    "%d results of %s could not be recorded before the stop; their images are on disk and the "
+                    "next start records them",
+                    len(self._unrecorded),
+                    self.device,
+                )
+            return False
+        backoff = min(RESTART_BACKOFF_SECONDS * 2 ** (self._restarts - 1), 60.0) if self._restarts else 0.0
+        if not self._stopping.wait(backoff):  # a device that keeps failing is retried ever more slowly
+            self._engine = EngineProcess(self.device, self._engine_factory, self._settings, self._signal)
+            self._last_heard = time.monotonic()
+        return True
+
+    def _wait_seconds(self) -> float:
+        """At most a poll interval (which is also the shortest retry delay); less when the watchdog is due."""
+        timeout = POLL_SECONDS
+        if self._generating():
+            remaining = self._last_heard + self._settings.engine_watchdog_seconds - time.monotonic()
+            timeout = min(timeout, max(remaining, 0.0))
+        return timeout
+
+    def _generating(self) -> bool:
+        return any(group.started for group in self._groups.values())
+
+    def _watchdog_expired(self) -> bool:
+        silence = time.monotonic() - self._last_heard
+        return self._generating() and silence > self._settings.engine_watchdog_seconds
+
+    # claiming
+
+    def _should_claim(self) -> bool:
         """Claim a first group at once; a second one (to start the moment the first ends) only while every
         other device is busy too, so that an idle device is never left without the job waiting here."""
-        if not self.groups:
+        if not (self._look_for_work and self._ready) or self._stopping.is_set():
+            return False
+        if self._claims.waiting:  # the database is failing: give it time
+            return False
+        if not self._groups:
             return True
-        others_busy = all(other.groups for other in self.processor.workers if other is not self)
-        return len(self.groups) < PIPELINE_DEPTH and others_busy
+        return len(self._groups) < PIPELINE_DEPTH and self._others_busy()
 
     def _dispatch(self) -> bool:
-        processor = self.processor
-        claimed = processor.queue.claim_next(
-            device=self.device, batch_id=uuid.uuid4().hex, max_batch_images=processor.settings.max_batch_images
-        )
+        try:
+            claimed = self._queue.claim_next(
+                device=self.device, batch_id=uuid.uuid4().hex, max_batch_images=self._settings.max_batch_images
+            )
+        except Exception:
+            log.exception(
+                "claiming the next job for %s failed; trying again in %.1f s", self.device, self._claims.delay
+            )
+            self._claims.failed()
+            return False
+        self._claims.succeeded()
         if not claimed:
             return False
-        ids = [job.public_id for job in claimed]
+        ids = tuple(job.public_id for job in claimed)
         seq, self._next_seq = self._next_seq, self._next_seq + 1
-        with processor.lock:
-            self.groups[seq] = _Group(seq, ids)
-        processor.listener.queue_changed()
+        with self._lock:
+            self._signal.open_group(seq)
+            self._groups[seq] = _Group(seq, ids, set(ids))
         jobs = tuple(GroupJob(job.public_id, job.parameters) for job in claimed)
-        self.engine.send(RunGroup(seq, jobs, preview=processor.listener.wants_preview(ids)))
+        preview = any(self._hub.has_subscribers(public_id) for public_id in ids)
+        self._engine.send(RunGroup(seq, jobs, preview=preview))
         return True
+
+    # listening
 
     def _listen(self, engine: EngineProcess) -> None:
         """Handle what the engine process has said so far; notice when it has ended."""
@@ -173,82 +306,64 @@ class DeviceWorker:
             if message is None:
                 self._engine_ended()
                 return
+            self._last_heard = time.monotonic()
             self._handle(message)
             if not engine.connection.poll():
                 return
 
-    def _handle(self, message: Any) -> None:
-        processor = self.processor
+    def _handle(self, message: EngineMessage) -> None:
         match message:
             case Ready():
-                self.ready = True
-                self.restarts = 0
-                self._look_for_work = True
+                self._ready, self._restarts, self._look_for_work = True, 0, True
             case EngineBroken(details=details):
                 log.error("building the engine for %s failed:\n%s", self.device, details)
             case GroupStarted(seq=seq):
-                self._group_started(seq)
+                with self._lock:
+                    self._groups[seq].started = True
             case JobProgress(public_id=public_id, fraction=fraction, preview_png=preview):
-                processor.listener.progress(public_id, fraction, preview)
-            case JobSucceeded():
-                if processor.queue.finish(
-                    message.public_id,
-                    parameters=message.parameters,
-                    grid_path=message.grid_path,
-                    images=message.images,
-                    model=message.model,
-                    batch_images=message.batch_images,
-                ):
-                    processor.listener.finished(
-                        message.public_id, message.grid_path, [image.path for image in message.images]
-                    )
-                self._job_over(message.public_id)
-            case JobFailed(public_id=public_id, message=text):
-                processor.fail(public_id, text)
+                self._hub.publish(public_id, ProgressEvent(fraction, preview))
+            case JobSucceeded(public_id=public_id, result=result):
+                self._record(f"the result of job {public_id}", functools.partial(self._queue.finish, public_id, result))
                 self._job_over(public_id)
-            case GroupCancelled(seq=seq):
-                processor.after_cancel(self._drop(seq))
-            case GroupSkipped(seq=seq):
-                for public_id in self._drop(seq):
-                    processor.queue.release(public_id)
-                processor.listener.queue_changed()
-
-    def _group_started(self, seq: int) -> None:
-        processor = self.processor
-        with processor.lock:
-            group = self.groups[seq]
-            group.started = True
-            if processor.cancel_requested.intersection(group.unfinished):  # cancelled while it waited its turn
-                self.cancel.cancel(seq)
-        processor.listener.started(group.unfinished, self.device)
+            case JobFailed(public_id=public_id, message=text):
+                self._record(f"the failure of job {public_id}", functools.partial(self._queue.fail, public_id, text))
+                self._job_over(public_id)
+            case JobCancelled(public_id=public_id):
+                self._record(f"the cancellation of job {public_id}", functools.partial(self._queue.cancel, public_id))
+                self._job_over(public_id)
+            case GroupCancelled(seq=seq) | GroupSkipped(seq=seq):
+                # Jobs cancelled by their owners are already recorded as such; the rest were stopped for a
+                # shutdown and go back in line without counting an attempt.
+                self._put_back(self._drop(seq))
 
     def _job_over(self, public_id: str) -> None:
-        with self.processor.lock:
-            for seq, group in list(self.groups.items()):
-                if public_id in group.unfinished:
-                    group.unfinished.remove(public_id)
-                    if not group.unfinished:
-                        del self.groups[seq]
-                        self._look_for_work = True
-            self.processor.cancel_requested.discard(public_id)
+        with self._lock:
+            for seq, group in list(self._groups.items()):
+                group.unfinished.discard(public_id)
+                if not group.unfinished:
+                    del self._groups[seq]
+                    self._look_for_work = True
 
     def _drop(self, seq: int) -> list[str]:
         self._look_for_work = True
-        with self.processor.lock:
-            return self.groups.pop(seq).unfinished
+        with self._lock:
+            return sorted(self._groups.pop(seq).unfinished)
+
+    def _put_back(self, public_ids: Sequence[str]) -> None:
+        if public_ids:
+            self._record(f"requeueing {', '.join(public_ids)}", functools.partial(self._queue.release, public_ids))
 
     def _engine_ended(self) -> None:
         """The engine process exited or died: hand its jobs back and, unless stopping, start another."""
-        processor = self.processor
-        engine, self.engine = self.engine, None
+        engine, self._engine = self._engine, None
         engine.reap()
-        self.ready, self._shutdown_sent = False, False
-        with processor.lock:
-            groups = list(self.groups.values())
-            self.groups.clear()
-        interrupted = [public_id for group in groups if group.started for public_id in group.unfinished]
-        not_started = [public_id for group in groups if not group.started for public_id in group.unfinished]
-        if interrupted and processor.stopping.is_set() and self.killed_for_stop:
+        self._ready, self._shutdown_sent = False, False
+        with self._lock:
+            groups = list(self._groups.values())
+            self._groups.clear()
+        interrupted = sorted(public_id for group in groups if group.started for public_id in group.unfinished)
+        not_started = sorted(public_id for group in groups if not group.started for public_id in group.unfinished)
+        if interrupted and self._stopping.is_set() and self._killed_for_stop:
             not_started += interrupted
         elif interrupted:
             log.warning(
@@ -257,11 +372,39 @@ class DeviceWorker:
                 engine.process.exitcode,
                 ", ".join(interrupted),
             )
-            processor.recover(interrupted)
-        for public_id in not_started:
-            processor.queue.release(public_id)
-        if groups:
-            processor.listener.queue_changed()
-        if not processor.stopping.is_set():
-            self.restarts += 1
+            self._record(
+                f"the recovery of {', '.join(interrupted)}", functools.partial(self._queue.recover, interrupted)
+            )
+        self._put_back(not_started)
+        if not self._stopping.is_set():
+            self._restarts += 1
             log.warning("restarting the engine process for %s", self.device)
+
+    # writes the database refused
+
+    def _record(self, what: str, write: Callable[[], Any]) -> None:
+        """Write now; if the database refuses, keep the write and try again later (nothing is dropped)."""
+        if self._unrecorded:  # keep the order: earlier writes first
+            self._unrecorded.append(_Retry(what, write))
+            self._retry_unrecorded()
+            return
+        try:
+            write()
+        except Exception:
+            log.exception("recording %s failed; keeping it to try again", what)
+            self._unrecorded.append(_Retry(what, write))
+            self._writes.failed()
+
+    def _retry_unrecorded(self, *, force: bool = False) -> None:
+        while self._unrecorded and (force or not self._writes.waiting):
+            retry = self._unrecorded[0]
+            try:
+                retry.write()
+            except Exception as error:
+                log.warning("recording %s failed again (%s); next try in %.1f s", retry.what, error, self._writes.delay)
+                self._writes.failed()
+                return
+            self._unrecorded.popleft()
+            self._writes.succeeded()
+            self._look_for_work = True
+            log.info("recorded %s", retry.what)

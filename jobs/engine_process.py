@@ -6,15 +6,18 @@ down. The process is started with "spawn", so it shares no threads, sockets or d
 connections with the bot, and it is the only place torch is imported. It owns its Engine, runs
 the groups it is sent in order, saves their images, and reports progress and results over a pipe.
 Images are saved (PNG encoding, hashing) on a thread of their own while the next group generates,
-so the device never waits on the encoder.
+so the device never waits on the encoder. It dies with the bot's process, even when that is
+killed outright, so a restarted bot never shares a device with a leftover generator.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import io
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
@@ -30,14 +33,17 @@ from typing import Any
 import cloudpickle
 from pydantic import ValidationError
 
+from engine.quiet import quiet_libraries
 from engine.request import GenerationRequest
-from engine.results import GenerationCancelled
-from jobs.generation import ClaimedJob, generate, preview_png, save_images, user_message
+from engine.results import GenerationCancelled, Progress
+from jobs.generation import ClaimedJob, Outcome, generate, preview_png, save_images, user_message
 from jobs.messages import (
     EngineBroken,
+    EngineMessage,
     GroupCancelled,
     GroupSkipped,
     GroupStarted,
+    JobCancelled,
     JobFailed,
     JobProgress,
     JobSucceeded,
@@ -51,41 +57,78 @@ SPAWN = multiprocessing.get_context("spawn")
 # Where the engine and the bot compete for a CPU core, the bot's event loop goes first: acknowledging an
 # interaction within Discord's 3 s matters more than a few milliseconds of generation.
 ENGINE_NICENESS = 5
+# Groups whose per-job cancellations are kept; a device holds at most two groups at a time.
+CANCEL_RING = 4
+# One bit of a group's cancel mask per job, so a group holds at most this many jobs (MAX_BATCH_IMAGES ≤ 64).
+MAX_GROUP_JOBS = 64
+# Linux's prctl option that signals a process when its parent dies.
+PR_SET_PDEATHSIG = 1
+# Elsewhere (and as a second line on Linux), how often the engine process checks that its parent lives.
+PARENT_CHECK_SECONDS = 1.0
 
 
 class CancelSignal:
-    """The number of the last group to cancel, in memory shared with one engine process.
+    """What the bot's process tells a generating engine process, in memory they share.
 
-    The engine process runs its groups in the order they were sent, so "cancel every group up to
-    number N" stops exactly the group the bot saw start (or, at a stop, whatever runs), never the one
-    after it. The engine's cancel hook (`for_group(seq).is_set()`) reads it at every denoising step.
-    It is a lock-free shared integer rather than a multiprocessing Event: Event.is_set takes a lock,
-    and an engine process killed while holding it would hang the bot's next cancel. Only the bot's
-    process writes it, under the processor's lock.
+    The engine's main thread is busy generating and reads its pipe only between groups, so
+    cancellation cannot travel over the pipe. Two things are shared instead:
+
+    - "abort every group up to number N" (a stop that ran out of time): the engine process runs
+      its groups in the order they were sent, so this stops exactly what runs, never what follows;
+    - one bit per job of each recent group (a ring of CANCEL_RING slots keyed by the group's
+      number): a member who cancels one job of a shared batch does not stop the others' work. The
+      batch runs on and the cancelled job's images are thrown away; only when every job of the
+      group is cancelled does the engine stop it early.
+
+    The engine's cancel hook reads these at every denoising step. They are lock-free shared integers
+    rather than a multiprocessing Event, whose is_set takes a lock that an engine process killed while
+    holding it would leave held. Only the bot's process writes them, under its device worker's lock.
     """
 
     def __init__(self) -> None:
-        self._up_to = SPAWN.RawValue("q", -1)
+        self._abort_up_to = SPAWN.RawValue("q", -1)
+        self._ring = SPAWN.RawArray("Q", CANCEL_RING * 2)  # (seq + 1, mask) per slot; 0 marks an empty slot
 
-    def cancel(self, seq: int) -> None:
-        self._up_to.value = max(self._up_to.value, seq)
+    # the bot's side
 
-    def for_group(self, seq: int) -> _GroupCancel:
-        return _GroupCancel(self, seq)
+    def open_group(self, seq: int) -> None:
+        slot = seq % CANCEL_RING
+        self._ring[2 * slot + 1] = 0
+        self._ring[2 * slot] = seq + 1
 
-    def is_set_for(self, seq: int) -> bool:
-        return seq <= self._up_to.value
+    def cancel_job(self, seq: int, position: int) -> None:
+        slot = seq % CANCEL_RING
+        if self._ring[2 * slot] == seq + 1:
+            self._ring[2 * slot + 1] |= 1 << position
+
+    def abort_up_to(self, seq: int) -> None:
+        self._abort_up_to.value = max(self._abort_up_to.value, seq)
+
+    # the engine's side
+
+    def job_cancelled(self, seq: int, position: int) -> bool:
+        slot = seq % CANCEL_RING
+        return self._ring[2 * slot] == seq + 1 and bool(self._ring[2 * slot + 1] >> position & 1)
+
+    def for_group(self, seq: int, size: int) -> _GroupCancel:
+        return _GroupCancel(self, seq, size)
+
+    def is_aborted(self, seq: int) -> bool:
+        return seq <= self._abort_up_to.value
 
 
 class _GroupCancel:
-    """What the engine sees as its `cancel` event."""
+    """What the engine sees as its `cancel` event: set when the group is aborted or all its jobs are cancelled."""
 
-    def __init__(self, signal: CancelSignal, seq: int) -> None:
+    def __init__(self, signal: CancelSignal, seq: int, size: int) -> None:
         self._signal = signal
         self._seq = seq
+        self._size = size
 
     def is_set(self) -> bool:
-        return self._signal.is_set_for(self._seq)
+        if self._signal.is_aborted(self._seq):
+            return True
+        return all(self._signal.job_cancelled(self._seq, position) for position in range(self._size))
 
 
 class _FactoryPickler(cloudpickle.Pickler):
@@ -111,7 +154,8 @@ class _PortableFactory:
 
 
 class EngineProcess:
-    """The bot's handle on one engine process; used only by that device's worker thread."""
+    """The bot's handle on one engine process; used only by that device's worker thread, which also starts it
+    (Linux ties the engine's life to the thread that started it, and this thread outlives its engine)."""
 
     def __init__(self, device: str, factory: Callable[[str], Any], settings: JobSettings, cancel: CancelSignal) -> None:
         ours, theirs = SPAWN.Pipe()
@@ -132,6 +176,7 @@ class EngineProcess:
                 settings.preview_interval,
                 threads,
                 warm_up_batch_sizes(settings.max_batch_images),
+                os.getpid(),
             ),
         )
         self.process.start()
@@ -145,7 +190,7 @@ class EngineProcess:
             return False
         return True
 
-    def receive(self) -> Any | None:
+    def receive(self) -> EngineMessage | None:
         """The next message, or None once the process has ended."""
         try:
             return self.connection.recv()
@@ -175,13 +220,16 @@ def serve(
     preview_interval: float,
     threads: int | None,
     warm_up_batches: tuple[int, ...],
+    parent_pid: int,
 ) -> None:
     """The engine process: build the engine, warm it up, then run each group in the order it arrives.
 
     Warming up before `Ready` keeps torch.compile's compilation (minutes, when ENGINE_COMPILE is on)
     out of the first user's job; with compilation off it costs nothing.
     """
+    die_with_parent(parent_pid)
     os.nice(ENGINE_NICENESS)
+    quiet_libraries()  # loading bars and import notes from every engine start would bury the bot's log
     if threads is not None:
         import torch
 
@@ -214,6 +262,22 @@ def serve(
             _run_group(engine, waiting.popleft(), outbox, cancel, saver, data_dir, preview_interval)
 
 
+def die_with_parent(parent_pid: int) -> None:
+    """Exit when the bot's process dies, however it dies: SIGKILL included, which runs no cleanup there."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # it died before the line above took effect
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), name="jobs-parent-watch", daemon=True).start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while True:
+        time.sleep(PARENT_CHECK_SECONDS)
+        if os.getppid() != parent_pid:
+            os._exit(1)
+
+
 class _Outbox:
     """The pipe to the bot's process, shared by the generating thread and the saving thread."""
 
@@ -221,7 +285,7 @@ class _Outbox:
         self._connection = connection
         self._lock = threading.Lock()
 
-    def send(self, message: Any) -> None:
+    def send(self, message: EngineMessage) -> None:
         with self._lock:
             self._connection.send(message)
 
@@ -236,6 +300,7 @@ def _run_group(
     preview_interval: float,
 ) -> None:
     outbox.send(GroupStarted(group.seq))
+    positions = {job.public_id: position for position, job in enumerate(group.jobs)}
     claimed = []
     for job in group.jobs:
         try:
@@ -247,7 +312,7 @@ def _run_group(
 
     last_preview: dict[str, float] = {}
 
-    def progress(public_id: str, update: Any) -> None:
+    def progress(public_id: str, update: Progress) -> None:
         now, png = time.monotonic(), None
         if update.preview is not None and now - last_preview.get(public_id, -preview_interval) >= preview_interval:
             png, last_preview[public_id] = preview_png(update.preview), now
@@ -255,33 +320,33 @@ def _run_group(
 
     try:
         outcomes = generate(
-            engine, claimed, cancel=cancel.for_group(group.seq), preview=group.preview, on_progress=progress
+            engine,
+            claimed,
+            cancel=cancel.for_group(group.seq, len(group.jobs)),
+            preview=group.preview,
+            on_progress=progress,
         )
     except GenerationCancelled:
         outbox.send(GroupCancelled(group.seq))
         return
     for public_id, outcome in outcomes.items():
-        saver.submit(_report_outcome, outbox, public_id, outcome, data_dir)
+        if cancel.job_cancelled(group.seq, positions[public_id]):
+            outbox.send(JobCancelled(public_id))  # its batch mates' work went on; its own images are dropped
+        else:
+            saver.submit(_report_outcome, outbox, public_id, outcome, data_dir)
 
 
-def _report_outcome(outbox: _Outbox, public_id: str, outcome: Any, data_dir: Path) -> None:
+def _report_outcome(outbox: _Outbox, public_id: str, outcome: Outcome, data_dir: Path) -> None:
     with contextlib.suppress(BrokenPipeError, ConnectionResetError, EOFError):  # the bot's process is gone
         outbox.send(_outcome_message(public_id, outcome, data_dir))
 
 
-def _outcome_message(public_id: str, outcome: Any, data_dir: Path) -> JobSucceeded | JobFailed:
+def _outcome_message(public_id: str, outcome: Outcome, data_dir: Path) -> JobSucceeded | JobFailed:
     if isinstance(outcome, Exception):
         return JobFailed(public_id, user_message(outcome))
     try:
-        grid_path, images = save_images(outcome, public_id, data_dir)
+        result = save_images(outcome, public_id, data_dir)
     except Exception as error:
         traceback.print_exc()
         return JobFailed(public_id, f"The images were made but could not be saved: {error}")
-    return JobSucceeded(
-        public_id,
-        outcome.request.model_dump(mode="json"),
-        grid_path,
-        tuple(images),
-        outcome.metadata.get("model"),
-        outcome.metadata["batch_size"],
-    )
+    return JobSucceeded(public_id, result)

@@ -1,17 +1,25 @@
 """What happens to a job, as a stream of events, and the hub that hands them to asyncio subscribers.
 
-The processor's feeding threads and the database thread publish; each subscriber is an asyncio.Queue
-fed through its own loop's call_soon_threadsafe, so those threads never touch the event loop directly.
+The queue publishes each transition right after committing it (`jobs.sql_queue`), the device workers
+publish progress; each subscriber is an asyncio.Queue fed through its own loop's
+call_soon_threadsafe, so those threads never touch the event loop directly.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
+
+from jobs.views import JobView
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -38,8 +46,16 @@ class ProgressEvent:
 
 @dataclass(frozen=True)
 class Finished:
-    grid_path: Path
-    image_paths: tuple[Path, ...]
+    job: JobView
+    """The job as recorded: resolved request, images with absolute paths."""
+
+    @property
+    def grid_path(self) -> Path | None:
+        return self.job.grid_path
+
+    @property
+    def image_paths(self) -> tuple[Path, ...]:
+        return tuple(image.path for image in self.job.images)
 
 
 @dataclass(frozen=True)
@@ -113,3 +129,40 @@ class EventHub:
             }
         for public_id, position in moved.items():
             self.publish(public_id, PositionChanged(position))
+
+
+class PositionsPublisher:
+    """Recomputes every queued job's place in line after a change, on the given executor, and coalesces:
+    changes that arrive while it runs (fifty users submitting at once) cost one more pass, not fifty."""
+
+    def __init__(self, positions: Callable[[], dict[str, int]], hub: EventHub, executor: Executor) -> None:
+        self._positions = positions
+        self._hub = hub
+        self._executor = executor
+        self._lock = threading.Lock()
+        self._running = False
+        self._again = False
+
+    def changed(self) -> None:
+        with self._lock:
+            if self._running:
+                self._again = True
+                return
+            self._running = True
+        try:
+            self._executor.submit(self._publish)
+        except RuntimeError:  # the executor has shut down: the service is stopping, nobody is waiting in line
+            with self._lock:
+                self._running = False
+
+    def _publish(self) -> None:
+        while True:
+            try:
+                self._hub.publish_positions(self._positions())
+            except Exception:  # the database went away for a moment: the next change recomputes them
+                log.exception("recomputing the places in line failed")
+            with self._lock:
+                if not self._again:
+                    self._running = False
+                    return
+                self._again = False

@@ -1,9 +1,11 @@
 """Running one group of jobs on an engine, inside the engine process: batching, splitting on failure, saving.
 
 A group is one job, or several compatible imagine jobs that share a UNet batch; the engine reports
-each image's batch size and slot, which the history keeps so any image can be replayed exactly. When a batch fails
-(out of GPU memory, or any error that cannot be pinned on one job) it is split in halves and each half
-runs again, so one bad job fails alone and the others still get their images.
+each image's batch size and slot, which the history keeps so any image can be replayed exactly. When a
+batch fails (out of GPU memory, or any error that cannot be pinned on one job) it is split in halves
+and each half runs again, so one bad job fails alone and the others still get their images.
+
+Only the engine process imports this module's torch-using parts (inside the functions that need them).
 """
 
 from __future__ import annotations
@@ -17,14 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
 from engine.request import GenerationRequest
-from engine.results import GenerationCancelled
-from jobs.queue import FinishedImage
+from engine.results import GenerationCancelled, GenerationResult, ModelNotFoundError, Progress, RequestError
+from jobs.results import ImageRecord, JobResult, forget_result, result_folder, write_result
 
 log = logging.getLogger(__name__)
-
-# Recognised by class name so that the bot's process never has to import torch.
-OUT_OF_MEMORY_ERRORS = frozenset({"OutOfMemoryError"})
 
 
 @dataclass(frozen=True)
@@ -33,26 +34,36 @@ class ClaimedJob:
     request: GenerationRequest
 
 
+Outcome = GenerationResult | Exception
+
+
 def is_out_of_memory(error: BaseException) -> bool:
-    return any(cls.__name__ in OUT_OF_MEMORY_ERRORS for cls in type(error).__mro__)
+    import torch
+
+    return isinstance(error, torch.OutOfMemoryError)
 
 
 def user_message(error: BaseException) -> str:
     """What the person who asked sees; the traceback goes to the log."""
     if is_out_of_memory(error):
         return (
-            "The GPU ran out of memory for this job. Try fewer images (--count) or a smaller size "
-            "(--ar with a smaller side), then run it again."
+            "The GPU ran out of memory for this job. Try a smaller size (--ar with a smaller side) "
+            "or fewer steps, then run it again."
         )
-    if type(error).__name__ == "ModelNotFoundError":
+    if isinstance(error, (ModelNotFoundError, RequestError)):
         return str(error)
     detail = str(error).strip() or type(error).__name__
     return f"Generating this image failed: {detail}"
 
 
 def generate(
-    engine: Any, group: Sequence[ClaimedJob], *, cancel: Any, preview: bool, on_progress: Callable[[str, Any], None]
-) -> dict[str, Any]:
+    engine: Any,
+    group: Sequence[ClaimedJob],
+    *,
+    cancel: Any,
+    preview: bool,
+    on_progress: Callable[[str, Progress], None],
+) -> dict[str, Outcome]:
     """Each job's GenerationResult, or the exception that failed it. Cancellation ends the whole group."""
     callbacks = [functools.partial(on_progress, job.public_id) for job in group]
     try:
@@ -75,31 +86,39 @@ def generate(
     return {job.public_id: result for job, result in zip(group, results, strict=True)}
 
 
-def save_images(result: Any, public_id: str, data_dir: Path) -> tuple[str, list[FinishedImage]]:
-    """Write grid.png and 1..N.png under DATA_DIR/images/<public_id>/; returns their DB records."""
+def save_images(result: GenerationResult, public_id: str, data_dir: Path) -> JobResult:
+    """Write grid.png and 1..N.png under DATA_DIR/images/<public_id>/, then their record as result.json."""
     from engine.outputs import save_result
 
-    saved = save_result(result, data_dir / "images" / public_id, job_id=public_id)
-    images = []
-    for position, (path, picture, seed, slot) in enumerate(
-        zip(saved.images, result.images, result.seeds, result.metadata["slots"], strict=True)
-    ):
-        images.append(
-            FinishedImage(
-                index=position + 1,
-                seed=seed,
-                path=_relative(Path(path), data_dir),
-                sha256=hashlib.sha256(Path(path).read_bytes()).hexdigest(),
-                width=picture.width,
-                height=picture.height,
-                batch_size=result.metadata["batch_size"],
-                batch_slot=slot,
-            )
+    forget_result(data_dir, public_id)
+    saved = save_result(result, result_folder(data_dir, public_id), job_id=public_id)
+    images = tuple(
+        ImageRecord(
+            index=position + 1,
+            seed=seed,
+            path=_relative(Path(path), data_dir),
+            sha256=hashlib.sha256(Path(path).read_bytes()).hexdigest(),
+            width=picture.width,
+            height=picture.height,
+            batch_size=result.run.batch_size,
+            batch_slot=slot,
         )
-    return _relative(Path(saved.grid), data_dir), images
+        for position, (path, picture, seed, slot) in enumerate(
+            zip(saved.images, result.images, result.seeds, result.slots, strict=True)
+        )
+    )
+    record = JobResult(
+        parameters=result.request.model_dump(mode="json"),
+        grid_path=_relative(Path(saved.grid), data_dir),
+        images=images,
+        model=result.run.model,
+        batch_images=result.run.batch_size,
+    )
+    write_result(data_dir, public_id, record)
+    return record
 
 
-def preview_png(preview: Any) -> bytes | None:
+def preview_png(preview: Image.Image | None) -> bytes | None:
     if preview is None:
         return None
     buffer = io.BytesIO()
@@ -107,5 +126,5 @@ def preview_png(preview: Any) -> bytes | None:
     return buffer.getvalue()
 
 
-def _relative(path: Path, data_dir: Path) -> str:
-    return path.resolve().relative_to(data_dir.resolve()).as_posix()
+def _relative(path: Path, data_dir: Path) -> Path:
+    return path.resolve().relative_to(data_dir.resolve())

@@ -1,6 +1,7 @@
 """Reading the history back: jobs, their images and their ancestry, plus user and guild settings.
 
-Plain synchronous reads and small writes; `JobService` runs them off the event loop.
+Plain synchronous reads and small writes that are not part of a job's life (those belong to the
+queue); `JobService` runs them off the event loop.
 """
 
 from __future__ import annotations
@@ -8,11 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from jobs.models import GuildConfig, Image, Job, JobStatus, UserSettings
-from jobs.views import GuildConfigView, ImageView, JobView, UserSettingsView
+from jobs.models import GuildConfig, Image, Job, UserSettings
+from jobs.results import ImageRecord
+from jobs.states import JobStatus
+from jobs.views import GuildConfigView, JobView, UserSettingsView
 
 # Guards parent_chain against a cycle written by hand into the database.
 MAX_CHAIN_LENGTH = 100
@@ -23,33 +26,36 @@ class History:
         self._sessions = sessions
         self._data_dir = data_dir
 
-    def _view(self, job: Job) -> JobView:
-        return JobView.of(job, self._data_dir)
-
     def _jobs(self):
         return select(Job).options(selectinload(Job.images), selectinload(Job.parent))
 
     def get_job(self, public_id: str) -> JobView | None:
         with self._sessions.begin() as session:
             job = session.scalar(self._jobs().where(Job.public_id == public_id))
-            return self._view(job) if job else None
+            return job.view(self._data_dir) if job else None
 
     def recent_jobs(self, user_id: int, limit: int = 10) -> list[JobView]:
         with self._sessions.begin() as session:
             jobs = session.scalars(self._jobs().where(Job.user_id == user_id).order_by(Job.id.desc()).limit(limit))
-            return [self._view(job) for job in jobs]
+            return [job.view(self._data_dir) for job in jobs]
 
-    def pending_jobs(self) -> list[JobView]:
+    def undelivered_jobs(self) -> list[JobView]:
+        """Jobs made for a channel whose final message is not on Discord yet, oldest first: queued, running,
+        and ended ones whose last edit was never made (the bot died, or Discord kept failing)."""
         with self._sessions.begin() as session:
             jobs = session.scalars(
-                self._jobs().where(Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING])).order_by(Job.id)
+                self._jobs().where(Job.delivered_at.is_(None), Job.channel_id.is_not(None)).order_by(Job.id)
             )
-            return [self._view(job) for job in jobs]
+            return [job.view(self._data_dir) for job in jobs]
 
-    def image(self, public_id: str, index: int) -> ImageView | None:
+    def running_count(self) -> int:
+        with self._sessions.begin() as session:
+            return session.scalar(select(func.count()).select_from(Job).where(Job.status == JobStatus.RUNNING))
+
+    def image(self, public_id: str, index: int) -> ImageRecord | None:
         with self._sessions.begin() as session:
             image = session.scalar(select(Image).join(Job).where(Job.public_id == public_id, Image.index == index))
-            return ImageView.of(image, public_id, self._data_dir) if image else None
+            return image.record().located_in(self._data_dir) if image else None
 
     def parent_chain(self, public_id: str) -> list[JobView]:
         """The job and its ancestors, the job first and the original /imagine last."""
@@ -57,7 +63,7 @@ class History:
         with self._sessions.begin() as session:
             job = session.scalar(self._jobs().where(Job.public_id == public_id))
             while job is not None and len(chain) < MAX_CHAIN_LENGTH:
-                chain.append(self._view(job))
+                chain.append(job.view(self._data_dir))
                 job = job.parent
         return chain
 
@@ -70,7 +76,7 @@ class History:
 
     def user_settings(self, user_id: int) -> UserSettingsView:
         with self._sessions.begin() as session:
-            return UserSettingsView.of(session.get(UserSettings, user_id) or UserSettings.for_new_user(user_id))
+            return (session.get(UserSettings, user_id) or UserSettings.for_new_user(user_id)).view()
 
     def set_user_settings(
         self, user_id: int, *, defaults: dict[str, Any] | None = None, others_may_use_buttons: bool | None = None
@@ -83,12 +89,12 @@ class History:
             if others_may_use_buttons is not None:
                 row.others_may_use_buttons = others_may_use_buttons
             session.add(row)
-            return UserSettingsView.of(row)
+            return row.view()
 
     def guild_config(self, guild_id: int) -> GuildConfigView:
         with self._sessions.begin() as session:
             row = session.get(GuildConfig, guild_id)
-            return GuildConfigView.of(row) if row else GuildConfigView(guild_id=guild_id)
+            return row.view() if row else GuildConfigView(guild_id=guild_id)
 
     def set_guild_config(
         self,
@@ -113,4 +119,4 @@ class History:
             if clear_admin_role:
                 row.admin_role_id = None
             session.add(row)
-            return GuildConfigView.of(row)
+            return row.view()

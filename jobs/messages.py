@@ -1,8 +1,8 @@
 """What the bot's process and an engine process say to each other over their pipe.
 
-Plain frozen dataclasses of strings, numbers and bytes, so they pickle cheaply and neither side
-needs the other's imports: the bot's process never loads torch, the engine process never opens
-the database.
+Plain frozen dataclasses of strings, numbers, bytes and the typed `JobResult`, so they pickle cheaply
+and neither side needs the other's imports: the bot's process never loads torch, the engine process
+never opens the database.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from jobs.queue import FinishedImage
+from jobs.results import JobResult
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class RunGroup:
     seq: int
     """Numbers the groups sent to one engine process; cancellation names the group it is meant for."""
     jobs: tuple[GroupJob, ...]
+    """In order: a job's position here is its bit in the group's cancel mask (`CancelSignal`)."""
     preview: bool
     """Someone follows these jobs: send preview PNGs with the progress reports (one per PREVIEW_INTERVAL)."""
 
@@ -63,13 +64,7 @@ class JobProgress:
 @dataclass(frozen=True)
 class JobSucceeded:
     public_id: str
-    parameters: dict[str, Any]
-    """The resolved request: stored so the record reproduces the images after the defaults change."""
-    grid_path: str
-    """Relative to DATA_DIR, like every image path."""
-    images: tuple[FinishedImage, ...]
-    model: str | None
-    batch_images: int
+    result: JobResult
 
 
 @dataclass(frozen=True)
@@ -80,7 +75,16 @@ class JobFailed:
 
 
 @dataclass(frozen=True)
+class JobCancelled:
+    """Its owner cancelled it while the rest of its batch ran on: its images were made and thrown away."""
+
+    public_id: str
+
+
+@dataclass(frozen=True)
 class GroupCancelled:
+    """Stopped before the end: every job in it was cancelled, or the bot is shutting down."""
+
     seq: int
 
 
@@ -89,3 +93,16 @@ class GroupSkipped:
     """Not started because a Shutdown came first."""
 
     seq: int
+
+
+EngineMessage = (
+    Ready
+    | EngineBroken
+    | GroupStarted
+    | JobProgress
+    | JobSucceeded
+    | JobFailed
+    | JobCancelled
+    | GroupCancelled
+    | GroupSkipped
+)

@@ -1,20 +1,28 @@
 """The history tables: every job, every image it produced, and per-user and per-guild settings.
 
 Images stay on disk under DATA_DIR/images/<public_id>/; rows hold their relative path and sha256.
+Each row builds its own frozen view (`jobs.views`), so no ORM object leaves `jobs/`.
 """
 
 from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
-from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from engine.request import GenerationRequest
+from jobs.results import ImageRecord
+from jobs.states import JobKind, JobStatus
+from jobs.views import GuildConfigView, JobView, UserSettingsView
+
 PUBLIC_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 PUBLIC_ID_LENGTH = 10
+# Longest note kept on why a final message could not be shown.
+MAX_DELIVERY_NOTE = 300
 
 
 def new_public_id() -> str:
@@ -26,25 +34,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class JobKind(StrEnum):
-    IMAGINE = "imagine"
-    VARIATION = "variation"
-    UPSCALE = "upscale"
-    ZOOM = "zoom"
-    PAN = "pan"
-    REROLL = "reroll"
-    REPRODUCE = "reproduce"
-
-
-class JobStatus(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-FINISHED_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back without a zone; they were written in UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
@@ -58,6 +52,8 @@ class Job(Base):
         # Serving order asks when each waiting user last had a job start; on a long history
         # this index answers that with one lookup per user instead of a scan of their jobs.
         Index("ix_jobs_user_started", "user_id", "started_at"),
+        # Start-up looks for jobs whose final message is not on Discord yet: few, among many delivered.
+        Index("ix_jobs_delivered", "delivered_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -71,7 +67,7 @@ class Job(Base):
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     raw_prompt: Mapped[str] = mapped_column(Text)
     parameters: Mapped[dict[str, Any]]
-    """The request as submitted; replaced by the resolved request when the job starts."""
+    """The request as submitted; replaced by the resolved request when the job succeeds."""
     model: Mapped[str | None] = mapped_column(String(300))
     seed: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)
@@ -86,9 +82,42 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    """Set once the final message is on Discord (or known to be gone): the outbox's mark."""
+    delivery_note: Mapped[str | None] = mapped_column(String(MAX_DELIVERY_NOTE))
 
     parent: Mapped[Job | None] = relationship(remote_side=[id])
     images: Mapped[list[Image]] = relationship(back_populates="job", order_by="Image.index")
+
+    def view(self, data_dir: Path, *, with_images: bool = True) -> JobView:
+        images = tuple(image.record().located_in(data_dir) for image in self.images) if with_images else ()
+        return JobView(
+            public_id=self.public_id,
+            kind=JobKind(self.kind),
+            status=JobStatus(self.status),
+            user_id=self.user_id,
+            guild_id=self.guild_id,
+            channel_id=self.channel_id,
+            message_id=self.message_id,
+            raw_prompt=self.raw_prompt,
+            request=GenerationRequest.model_validate(self.parameters),
+            model=self.model,
+            seed=self.seed,
+            error=self.error,
+            attempts=self.attempts,
+            device=self.device,
+            parent_public_id=self.parent.public_id if self.parent else None,
+            parent_index=self.parent_index,
+            batch_id=self.batch_id,
+            batch_images=self.batch_images,
+            grid_path=data_dir / self.grid_path if self.grid_path else None,
+            created_at=_aware(self.created_at),
+            started_at=_aware(self.started_at),
+            finished_at=_aware(self.finished_at),
+            delivered_at=_aware(self.delivered_at),
+            delivery_note=self.delivery_note,
+            images=images,
+        )
 
 
 class Image(Base):
@@ -110,6 +139,31 @@ class Image(Base):
 
     job: Mapped[Job] = relationship(back_populates="images")
 
+    @classmethod
+    def of(cls, record: ImageRecord) -> Image:
+        return cls(
+            index=record.index,
+            seed=record.seed,
+            path=Path(record.path).as_posix(),
+            sha256=record.sha256,
+            width=record.width,
+            height=record.height,
+            batch_size=record.batch_size,
+            batch_slot=record.batch_slot,
+        )
+
+    def record(self) -> ImageRecord:
+        return ImageRecord(
+            index=self.index,
+            seed=self.seed,
+            path=Path(self.path),
+            sha256=self.sha256,
+            width=self.width,
+            height=self.height,
+            batch_size=self.batch_size,
+            batch_slot=self.batch_slot,
+        )
+
 
 class UserSettings(Base):
     __tablename__ = "user_settings"
@@ -124,6 +178,11 @@ class UserSettings(Base):
         """The settings of someone who never changed any; SQLAlchemy would fill the defaults only on insert."""
         return cls(user_id=user_id, defaults={}, others_may_use_buttons=True)
 
+    def view(self) -> UserSettingsView:
+        return UserSettingsView(
+            user_id=self.user_id, defaults=dict(self.defaults), others_may_use_buttons=self.others_may_use_buttons
+        )
+
 
 class GuildConfig(Base):
     __tablename__ = "guild_config"
@@ -132,3 +191,11 @@ class GuildConfig(Base):
     allowed_channel_ids: Mapped[list[Any]] = mapped_column(default=list)
     banned_words: Mapped[list[Any]] = mapped_column(default=list)
     admin_role_id: Mapped[int | None] = mapped_column(BigInteger)
+
+    def view(self) -> GuildConfigView:
+        return GuildConfigView(
+            guild_id=self.guild_id,
+            allowed_channel_ids=tuple(int(channel) for channel in self.allowed_channel_ids),
+            banned_words=tuple(self.banned_words),
+            admin_role_id=self.admin_role_id,
+        )

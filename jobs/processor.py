@@ -1,36 +1,23 @@
-"""Keeps every device busy: one engine process and one feeding thread (`DeviceWorker`) per device.
+"""Keeps every device busy: a supervisor over one `DeviceWorker` (engine process + feeding thread) per device.
 
-An engine process that dies (killed, out of host memory, segfault) is started again; the jobs it
-was running go back to the queue counting an attempt, the ones it had not started yet without.
+It starts the workers, wakes them when a job arrives, routes a cancel to the worker holding the job,
+and stops them gracefully. Everything about a job's life happens in the workers and the queue.
 """
 
 from __future__ import annotations
 
-import logging
+import functools
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from jobs.device_worker import DeviceWorker
+from jobs.events import EventHub
 from jobs.queue import JobQueue
 from jobs.settings import JobSettings
 
-log = logging.getLogger(__name__)
-
 # After a stop times out, how long a cancelled generation gets to notice before its process is killed.
 CANCEL_GRACE_SECONDS = 30.0
-
-
-class ProcessorListener(Protocol):
-    """Called from the feeding threads after each change is committed."""
-
-    def started(self, public_ids: Sequence[str], device: str) -> None: ...
-    def progress(self, public_id: str, fraction: float, preview: bytes | None) -> None: ...
-    def finished(self, public_id: str, grid_path: str, image_paths: Sequence[str]) -> None: ...
-    def failed(self, public_id: str, message: str) -> None: ...
-    def cancelled(self, public_id: str) -> None: ...
-    def queue_changed(self) -> None: ...
-    def wants_preview(self, public_ids: Sequence[str]) -> bool: ...
 
 
 def default_engine_factory(device: str) -> Any:
@@ -43,21 +30,29 @@ class Processor:
     def __init__(
         self,
         queue: JobQueue,
+        hub: EventHub,
         settings: JobSettings,
-        listener: ProcessorListener,
         *,
         devices: Sequence[str],
         engine_factory: Callable[[str], Any] = default_engine_factory,
     ) -> None:
-        self.queue = queue
-        self.settings = settings
-        self.listener = listener
-        self.engine_factory = engine_factory
         self.devices = tuple(devices)
         self.stopping = threading.Event()
-        self.lock = threading.Lock()
-        self.cancel_requested: set[str] = set()
-        self.workers = [DeviceWorker(self, device) for device in self.devices]
+        self.workers = [
+            DeviceWorker(
+                device,
+                queue=queue,
+                hub=hub,
+                settings=settings,
+                engine_factory=engine_factory,
+                stopping=self.stopping,
+                others_busy=functools.partial(self._others_busy, index),
+            )
+            for index, device in enumerate(self.devices)
+        ]
+
+    def _others_busy(self, index: int) -> bool:
+        return all(worker.busy for other, worker in enumerate(self.workers) if other != index)
 
     def start(self) -> None:
         for worker in self.workers:
@@ -67,13 +62,17 @@ class Processor:
         for worker in self.workers:
             worker.wake()
 
+    def cancel(self, public_id: str) -> bool:
+        """Tell the engine generating this job to drop it; True if one of this process's devices holds it."""
+        return any(worker.cancel(public_id) for worker in self.workers)
+
     def stop(self, timeout: float) -> None:
         """Take no new work; give running generations `timeout` seconds, then cancel them back into the queue."""
         self.stopping.set()
         self.wake()
         self._join(timeout)
         for worker in self.workers:
-            worker.cancel_running()
+            worker.abort_running()
         self._join(CANCEL_GRACE_SECONDS)
         for worker in self.workers:  # a generation that ignored the cancel: its process goes, its jobs stay queued
             worker.kill_for_stop()
@@ -82,45 +81,3 @@ class Processor:
     def _join(self, timeout: float | None) -> None:
         for worker in self.workers:
             worker.thread.join(timeout)
-
-    def request_cancel(self, public_id: str) -> bool:
-        """Stop a job handed to an engine process; True if this process has it."""
-        with self.lock:
-            for worker in self.workers:
-                group = next((group for group in worker.groups.values() if public_id in group.unfinished), None)
-                if group is not None:
-                    self.cancel_requested.add(public_id)
-                    if group.started:
-                        worker.cancel.cancel(group.seq)
-                    return True
-        return False
-
-    def fail(self, public_id: str, message: str) -> None:
-        if self.queue.fail(public_id, message):
-            self.listener.failed(public_id, message)
-            self.listener.queue_changed()
-
-    def recover(self, public_ids: Sequence[str]) -> None:
-        """Jobs whose engine process died: cancelled if their owner asked, else back in line (counting an attempt)."""
-        with self.lock:
-            cancelled = self.cancel_requested.intersection(public_ids)
-            self.cancel_requested.difference_update(public_ids)
-        for public_id in cancelled:
-            if self.queue.mark_cancelled(public_id):
-                self.listener.cancelled(public_id)
-        failed = self.queue.recover(self.settings.max_attempts, [i for i in public_ids if i not in cancelled])
-        for public_id, message in failed:
-            self.listener.failed(public_id, message)
-
-    def after_cancel(self, ids: Sequence[str]) -> None:
-        with self.lock:
-            requested = self.cancel_requested.intersection(ids)
-            self.cancel_requested.difference_update(ids)
-        for public_id in ids:
-            if public_id in requested:
-                if self.queue.mark_cancelled(public_id):
-                    self.listener.cancelled(public_id)
-            else:  # stopped for shutdown or because a batch mate was cancelled: its turn comes again
-                self.queue.release(public_id)
-        self.listener.queue_changed()
-        self.wake()

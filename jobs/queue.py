@@ -1,14 +1,23 @@
-"""The queue's contract: what the processor and the service need from wherever jobs are stored."""
+"""The queue's contract: the one owner of a job's life.
+
+Every transition — queued, running, succeeded, failed, cancelled, released, recovered, delivered —
+is one method that commits the change and then announces it to the event hub, in that one call
+(InvokeAI's session queue works the same way). Nothing else in `jobs/` writes a job's status or
+publishes its transitions, so a change can never be committed without being told, or told without
+being committed.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from engine.request import GenerationRequest
-from jobs.models import JobKind
+from jobs.results import JobResult
+from jobs.states import JobKind
 from jobs.views import JobView
 
 
@@ -40,18 +49,9 @@ class WaitingJob:
     parameters: dict[str, Any]
     """The request as stored (not resolved: only the engine process can resolve it)."""
 
-
-@dataclass(frozen=True)
-class FinishedImage:
-    index: int
-    seed: int
-    path: str
-    """Relative to DATA_DIR."""
-    sha256: str
-    width: int
-    height: int
-    batch_size: int
-    batch_slot: int
+    @cached_property
+    def request(self) -> GenerationRequest:
+        return GenerationRequest.model_validate(self.parameters)
 
 
 def interrupted_message(attempts: int) -> str:
@@ -62,11 +62,11 @@ def interrupted_message(attempts: int) -> str:
 
 
 class JobQueue(ABC):
-    """Every state change is committed before the method returns."""
+    """Each method commits before it announces, and announces before it returns."""
 
     @abstractmethod
     def submit(self, job: NewJob) -> JobView:
-        """Store a queued job; raises QueueFull when the user's or the global cap is reached."""
+        """→ queued. Raises QueueFull when the user's or the global cap is reached."""
 
     @abstractmethod
     def waiting(self) -> list[WaitingJob]:
@@ -74,44 +74,37 @@ class JobQueue(ABC):
 
     @abstractmethod
     def claim_next(self, *, device: str, batch_id: str, max_batch_images: int) -> list[WaitingJob]:
-        """In one transaction: take the next job in serving order (within its user's running cap), add the
-        compatible waiting imagine jobs that fit in the same UNet batch, and mark them all running."""
+        """queued → running, in one transaction: the next job in serving order (within its user's running
+        cap) and the compatible waiting imagine jobs that fit in the same UNet batch. Announces Started."""
 
     @abstractmethod
-    def finish(
-        self,
-        public_id: str,
-        *,
-        parameters: dict[str, Any],
-        grid_path: str,
-        images: Sequence[FinishedImage],
-        model: str | None,
-        batch_images: int,
-    ) -> bool:
-        """Record the resolved request, the images and success in one transaction; False if the job was no
-        longer running."""
+    def finish(self, public_id: str, result: JobResult) -> JobView | None:
+        """running → succeeded with its images, in one transaction; announces Finished. None (and nothing
+        written) if the job was no longer running: a result arrives at most once."""
 
     @abstractmethod
     def fail(self, public_id: str, message: str) -> bool:
-        """Running or queued job → failed with a message for the user."""
+        """queued or running → failed with a message for the user; announces Failed."""
 
     @abstractmethod
-    def release(self, public_id: str) -> bool:
-        """Running job → queued again without counting an attempt (after a graceful stop, when a batch
-        mate was cancelled, or when its engine process ended before starting it)."""
+    def cancel(self, public_id: str) -> bool:
+        """queued or running → cancelled; announces Cancelled. A running job's engine is told separately
+        (`Processor.cancel`); whatever it still produces for the job is discarded by `finish`."""
 
     @abstractmethod
-    def cancel_queued(self, public_id: str) -> bool:
-        """Queued job → cancelled; False if it had already started or finished."""
+    def release(self, public_ids: Sequence[str]) -> None:
+        """running → queued without counting an attempt (a graceful stop, or a group its engine process
+        never started); they hear their place in line again."""
 
     @abstractmethod
-    def mark_cancelled(self, public_id: str) -> bool:
-        """Running job → cancelled, once the engine has stopped."""
+    def recover(self, public_ids: Sequence[str] | None = None) -> None:
+        """Running jobs whose generation was interrupted (all of them at start-up, or the given ones):
+        finished from the result their engine left on disk when every file is intact, else back in line
+        (the attempt stays counted), or failed once they have used MAX_ATTEMPTS."""
 
     @abstractmethod
-    def recover(self, max_attempts: int, public_ids: Sequence[str] | None = None) -> list[tuple[str, str]]:
-        """Running jobs whose generation died (all of them at start-up, or the given ones) go back to the
-        queue, or fail once they have been tried max_attempts times: returns (public_id, message) of those."""
+    def mark_delivered(self, public_id: str, note: str | None = None) -> bool:
+        """The job's final message is on Discord (or, with a note saying why, can never be)."""
 
     def positions(self) -> dict[str, int]:
         """Each queued job's 1-based place in line."""

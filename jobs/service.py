@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
-import threading
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import make_url
@@ -33,18 +30,16 @@ from jobs.events import (
     Finished,
     JobEvent,
     PositionChanged,
-    ProgressEvent,
     Started,
 )
 from jobs.history import History
-from jobs.models import JobKind, JobStatus
 from jobs.processor import Processor, default_engine_factory
 from jobs.queue import NewJob
+from jobs.results import ImageRecord
 from jobs.settings import JobSettings
 from jobs.sql_queue import SqlJobQueue
-from jobs.views import GuildConfigView, ImageView, JobView, QueueStats, UserSettingsView
-
-log = logging.getLogger(__name__)
+from jobs.states import JobKind, JobStatus
+from jobs.views import GuildConfigView, JobView, QueueStats, UserSettingsView
 
 # Database threads for a server database, which takes concurrent writers.
 POSTGRES_THREADS = 8
@@ -67,20 +62,19 @@ class JobService:
     ) -> None:
         self.settings = settings or JobSettings()
         self._db = make_engine(self.settings.sqlalchemy_url)
+        sqlite = make_url(self.settings.sqlalchemy_url).get_backend_name() == "sqlite"
+        self._database = ThreadPoolExecutor(
+            max_workers=1 if sqlite else POSTGRES_THREADS, thread_name_prefix="jobs-database"
+        )
         sessions = make_session_factory(self._db)
-        self.queue = SqlJobQueue(sessions, self.settings)
-        self.history = History(sessions, self.settings.data_dir)
         self._hub = EventHub()
+        self.queue = SqlJobQueue(sessions, self.settings, self._hub, self._database)
+        self.history = History(sessions, self.settings.data_dir)
         self._process_jobs = process_jobs
         self._devices = tuple(devices) if devices is not None else None
         self._engine_factory = engine_factory
         self._processor: Processor | None = None
         self._started_at = time.monotonic()
-        sqlite = make_url(self.settings.sqlalchemy_url).get_backend_name() == "sqlite"
-        self._database = ThreadPoolExecutor(
-            max_workers=1 if sqlite else POSTGRES_THREADS, thread_name_prefix="jobs-database"
-        )
-        self._positions = _PositionsPublisher(self)
 
     async def _run(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run database work on the service's database threads."""
@@ -95,12 +89,10 @@ class JobService:
         self._started_at = time.monotonic()
         if not self._process_jobs:
             return
-        failed = await self._run(self.queue.recover, self.settings.max_attempts)
-        for public_id, message in failed:
-            self._hub.publish(public_id, Failed(message))
+        await self._run(self.queue.recover)
         devices = self._devices or tuple(await asyncio.to_thread(self.settings.devices))
         self._processor = Processor(
-            self.queue, self.settings, _Listener(self), devices=devices, engine_factory=self._engine_factory
+            self.queue, self._hub, self.settings, devices=devices, engine_factory=self._engine_factory
         )
         await asyncio.to_thread(self._processor.start)
 
@@ -109,6 +101,7 @@ class JobService:
         if self._processor is not None:
             await asyncio.to_thread(self._processor.stop, self.settings.stop_timeout)
             self._processor = None
+        self._database.shutdown(wait=True)
         self._db.dispose()
 
     # the queue
@@ -139,7 +132,6 @@ class JobService:
         view = await self._run(self.queue.submit, new)
         if self._processor is not None:
             self._processor.wake()
-        self._positions.changed()
         return view
 
     async def events(self, public_id: str) -> AsyncIterator[JobEvent]:
@@ -171,24 +163,28 @@ class JobService:
             self._hub.unsubscribe(public_id, subscription)
 
     async def cancel(self, public_id: str, user_id: int) -> bool:
-        """Queued jobs are cancelled at once; a running one stops at its next step. Only the owner may."""
+        """Only the owner may. A queued job ends at once; a running one too, and its engine drops it at the next
+        step (its batch mates' work goes on). A job generating in another process is marked cancelled at once
+        and whatever that process still makes for it is discarded."""
         job = await self.get_job(public_id)
         if job is None or job.user_id != user_id or job.is_finished:
             return False
-        if await self._run(self.queue.cancel_queued, public_id):
-            self._hub.publish(public_id, Cancelled())
-            self._positions.changed()
-            return True
-        return self._processor is not None and self._processor.request_cancel(public_id)
+        if self._processor is not None:
+            self._processor.cancel(public_id)
+        return await self._run(self.queue.cancel, public_id)
+
+    async def mark_delivered(self, public_id: str, note: str | None = None) -> bool:
+        """The job's final message is on Discord, or (with a note saying why) never can be."""
+        return await self._run(self.queue.mark_delivered, public_id, note)
 
     async def stats(self) -> QueueStats:
-        waiting, pending = await asyncio.gather(self._run(self.queue.waiting), self._run(self.history.pending_jobs))
+        waiting, running = await asyncio.gather(self._run(self.queue.waiting), self._run(self.history.running_count))
         positions: dict[int, list[int]] = defaultdict(list)
         for place, job in enumerate(waiting, start=1):
             positions[job.user_id].append(place)
         return QueueStats(
             queue_length=len(waiting),
-            running=sum(job.status is JobStatus.RUNNING for job in pending),
+            running=running,
             positions_by_user={user: tuple(places) for user, places in positions.items()},
             model=EngineSettings().model_id or "embedded default model",
             devices=self._processor.devices if self._processor else (),
@@ -203,16 +199,16 @@ class JobService:
     async def recent_jobs(self, user_id: int, limit: int = 10) -> list[JobView]:
         return await self._run(self.history.recent_jobs, user_id, limit)
 
-    async def image(self, public_id: str, index: int) -> ImageView | None:
-        """Image `index` (1-based, as on the U buttons) of a finished job."""
+    async def image(self, public_id: str, index: int) -> ImageRecord | None:
+        """Image `index` (1-based, as on the U buttons) of a finished job; its path is absolute."""
         return await self._run(self.history.image, public_id, index)
 
     async def parent_chain(self, public_id: str) -> list[JobView]:
         return await self._run(self.history.parent_chain, public_id)
 
-    async def pending_jobs(self) -> list[JobView]:
-        """Queued and running jobs, oldest first, so the bot can re-attach to their messages after a restart."""
-        return await self._run(self.history.pending_jobs)
+    async def undelivered_jobs(self) -> list[JobView]:
+        """Jobs whose final message is not on Discord yet, oldest first, so a restarted bot finishes them."""
+        return await self._run(self.history.undelivered_jobs)
 
     async def attach_message(self, public_id: str, channel_id: int, message_id: int) -> bool:
         return await self._run(self.history.attach_message, public_id, channel_id, message_id)
@@ -234,7 +230,7 @@ class JobService:
         """Keyword arguments as in `History.set_guild_config`."""
         return await self._run(self.history.set_guild_config, guild_id, **changes)
 
-    # internals, also called from worker threads
+    # internals
 
     def _current_event(self, public_id: str) -> JobEvent | None:
         job = self.history.get_job(public_id)
@@ -246,71 +242,7 @@ class JobService:
             case JobStatus.RUNNING:
                 return Started(job.device)
             case JobStatus.SUCCEEDED:
-                return Finished(job.grid_path, tuple(image.path for image in job.images))
+                return Finished(job)
             case JobStatus.FAILED:
                 return Failed(job.error or "This job failed.")
         return Cancelled()
-
-
-class _PositionsPublisher:
-    """Recomputes every queued job's place in line after a change, off the event loop, and coalesces:
-    changes that arrive while it runs (fifty users submitting at once) cost one more pass, not fifty."""
-
-    def __init__(self, service: JobService) -> None:
-        self._service = service
-        self._lock = threading.Lock()
-        self._running = False
-        self._again = False
-
-    def changed(self) -> None:
-        with self._lock:
-            if self._running:
-                self._again = True
-                return
-            self._running = True
-        self._service._database.submit(self._publish)
-
-    def _publish(self) -> None:
-        while True:
-            try:
-                self._service._hub.publish_positions(self._service.queue.positions())
-            except Exception:  # the database went away for a moment: the next change recomputes them
-                log.exception("recomputing the places in line failed")
-            with self._lock:
-                if not self._again:
-                    self._running = False
-                    return
-                self._again = False
-
-
-class _Listener:
-    """Turns the processor's callbacks into events for subscribers."""
-
-    def __init__(self, service: JobService) -> None:
-        self._service = service
-        self._hub = service._hub
-        self._data_dir: Path = service.settings.data_dir
-
-    def started(self, public_ids: Sequence[str], device: str) -> None:
-        for public_id in public_ids:
-            self._hub.publish(public_id, Started(device))
-
-    def progress(self, public_id: str, fraction: float, preview: bytes | None) -> None:
-        self._hub.publish(public_id, ProgressEvent(fraction, preview))
-
-    def finished(self, public_id: str, grid_path: str, image_paths: Sequence[str]) -> None:
-        self._hub.publish(
-            public_id, Finished(self._data_dir / grid_path, tuple(self._data_dir / path for path in image_paths))
-        )
-
-    def failed(self, public_id: str, message: str) -> None:
-        self._hub.publish(public_id, Failed(message))
-
-    def cancelled(self, public_id: str) -> None:
-        self._hub.publish(public_id, Cancelled())
-
-    def queue_changed(self) -> None:
-        self._service._positions.changed()
-
-    def wants_preview(self, public_ids: Sequence[str]) -> bool:
-        return any(self._hub.has_subscribers(public_id) for public_id in public_ids)

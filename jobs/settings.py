@@ -25,12 +25,18 @@ class JobSettings(BaseSettings):
     max_queue_length: int = Field(default=100, ge=1)
     max_attempts: int = Field(default=3, ge=1)
     """A job interrupted this many times (crash, kill) fails instead of starting again."""
-    max_batch_images: int = Field(default=16, ge=1)
+    max_batch_images: int = Field(default=16, ge=1, le=64)
+    """The most images one UNet batch may hold; 1 turns batching off. At most 64: the engine process's
+    cancel mask has one bit per job of a batch."""
     engine_devices: Annotated[tuple[str, ...], NoDecode] = ()
     """Comma list such as `cuda:0,cuda:1`; empty means every visible CUDA GPU, else the CPU."""
     preview_interval: float = Field(default=1.0, ge=0)
     """Seconds between two preview PNGs of one job (its first step always sends one). The bot edits a message
     at most every 2 s, and every preview encoded is time the engine process is not driving the device."""
+    engine_watchdog_seconds: float = Field(default=600.0, gt=0)
+    """An engine process that reports nothing (no progress, no result) for this long while generating is
+    killed and started again; its jobs go back in line, counting an attempt. Loading a model that is not
+    in memory yet happens inside that silence, so keep it well above the slowest load."""
     stop_timeout: float = Field(default=120.0, ge=0)
     """Seconds a graceful stop waits for running generations before putting them back in the queue."""
 

@@ -1,4 +1,5 @@
-"""The queue kept in the jobs table: round-robin across users, caps checked at submit.
+"""The queue kept in the jobs table: round-robin across users, caps checked at submit, and every
+transition committed and announced here (see `jobs.queue`).
 
 Serving order: the next job is the oldest queued job of the user who was served least recently
 (users never served come first, by their oldest job). A user who queues ten jobs therefore
@@ -9,16 +10,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Row, func, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from jobs.batching import pick_group
-from jobs.models import Image, Job, JobKind, JobStatus, new_public_id, utcnow
-from jobs.queue import FinishedImage, JobQueue, NewJob, QueueFull, UnknownParent, WaitingJob, interrupted_message
+from jobs.events import Cancelled, EventHub, Failed, Finished, PositionsPublisher, Started
+from jobs.models import MAX_DELIVERY_NOTE, Image, Job, new_public_id, utcnow
+from jobs.queue import JobQueue, NewJob, QueueFull, UnknownParent, WaitingJob, interrupted_message
+from jobs.results import JobResult, saved_result
 from jobs.settings import JobSettings
+from jobs.states import FINISHED_STATUSES, JobKind, JobStatus
 from jobs.views import JobView
 
 
@@ -43,9 +47,18 @@ def serving_order(
 
 
 class SqlJobQueue(JobQueue):
-    def __init__(self, sessions: sessionmaker[Session], settings: JobSettings) -> None:
+    """`background` runs the place-in-line recomputation that follows a change (the service's database thread)."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], settings: JobSettings, hub: EventHub, background: Executor
+    ) -> None:
         self._sessions = sessions
         self._settings = settings
+        self._data_dir = settings.data_dir
+        self._hub = hub
+        self._positions = PositionsPublisher(self.positions, hub, background)
+
+    # queued
 
     def submit(self, job: NewJob) -> JobView:
         with self._sessions.begin() as session:
@@ -73,7 +86,9 @@ class SqlJobQueue(JobQueue):
             )
             session.add(row)
             session.flush()
-            return JobView.of(row, self._settings.data_dir, with_images=False)
+            view = row.view(self._data_dir, with_images=False)
+        self._positions.changed()
+        return view
 
     def _check_caps(self, session: Session, user_id: int) -> None:
         queued = session.execute(
@@ -88,6 +103,8 @@ class SqlJobQueue(JobQueue):
             )
         if total >= self._settings.max_queue_length:
             raise QueueFull(f"The queue is full right now ({total} jobs waiting). Please try again in a few minutes.")
+
+    # serving order
 
     def _queued_and_served(
         self, session: Session, *, lock: bool = False
@@ -122,6 +139,8 @@ class SqlJobQueue(JobQueue):
             queued, served = self._queued_and_served(session)
             return self._waiting(serving_order(queued, served))
 
+    # running
+
     def claim_next(self, *, device: str, batch_id: str, max_batch_images: int) -> list[WaitingJob]:
         with self._sessions.begin() as session:
             queued, served = self._queued_and_served(session, lock=True)
@@ -134,7 +153,10 @@ class SqlJobQueue(JobQueue):
             )
             limit = self._settings.max_running_per_user
             allowance = {job.user_id: limit - running.get(job.user_id, 0) for job in queued}
-            group = pick_group(self._waiting(serving_order(queued, served, allowance)), max_batch_images)
+            candidates = self._waiting(serving_order(queued, served, allowance))
+            group = [
+                candidates[position] for position in pick_group([job.request for job in candidates], max_batch_images)
+            ]
             if group:
                 session.execute(
                     update(Job)
@@ -148,32 +170,104 @@ class SqlJobQueue(JobQueue):
                         error=None,
                     )
                 )
-            return group
+        for job in group:
+            self._hub.publish(job.public_id, Started(device))
+        if group:
+            self._positions.changed()
+        return group
 
-    def finish(
-        self,
-        public_id: str,
-        *,
-        parameters: dict[str, Any],
-        grid_path: str,
-        images: Sequence[FinishedImage],
-        model: str | None,
-        batch_images: int,
-    ) -> bool:
+    # ended
+
+    def finish(self, public_id: str, result: JobResult) -> JobView | None:
         with self._sessions.begin() as session:
             job = session.scalar(
                 select(Job).where(Job.public_id == public_id, Job.status == JobStatus.RUNNING).with_for_update()
             )
             if job is None:
-                return False
+                return None
             job.status = JobStatus.SUCCEEDED
             job.finished_at = utcnow()
-            job.parameters = parameters
-            job.grid_path = grid_path
-            job.batch_images = batch_images
-            job.model = model or parameters.get("model")
-            session.add_all(Image(job=job, **vars(image)) for image in images)
-        return True
+            job.parameters = result.parameters
+            job.grid_path = result.grid_path.as_posix()
+            job.batch_images = result.batch_images
+            job.model = result.model or result.parameters.get("model")
+            job.images.extend(Image.of(record) for record in result.images)
+            session.flush()
+            view = job.view(self._data_dir)
+        self._hub.publish(public_id, Finished(view))
+        return view
+
+    def fail(self, public_id: str, message: str) -> bool:
+        failed = self._transition(
+            public_id,
+            (JobStatus.RUNNING, JobStatus.QUEUED),
+            status=JobStatus.FAILED,
+            error=message,
+            finished_at=utcnow(),
+        )
+        if failed:
+            self._hub.publish(public_id, Failed(message))
+            self._positions.changed()
+        return failed
+
+    def cancel(self, public_id: str) -> bool:
+        cancelled = self._transition(
+            public_id, (JobStatus.QUEUED, JobStatus.RUNNING), status=JobStatus.CANCELLED, finished_at=utcnow()
+        )
+        if cancelled:
+            self._hub.publish(public_id, Cancelled())
+            self._positions.changed()
+        return cancelled
+
+    # back in line
+
+    def release(self, public_ids: Sequence[str]) -> None:
+        if not public_ids:
+            return
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Job)
+                .where(Job.public_id.in_(list(public_ids)), Job.status == JobStatus.RUNNING)
+                .values(status=JobStatus.QUEUED, attempts=Job.attempts - 1, device=None, batch_id=None)
+            )
+        self._positions.changed()
+
+    def recover(self, public_ids: Sequence[str] | None = None) -> None:
+        running = select(Job.public_id).where(Job.status == JobStatus.RUNNING).order_by(Job.id)
+        if public_ids is not None:
+            running = running.where(Job.public_id.in_(list(public_ids)))
+        with self._sessions.begin() as session:
+            interrupted = list(session.scalars(running))
+        # Files are checked outside any transaction: hashing images must not hold SQLite's writer lock.
+        saved = {public_id: saved_result(self._data_dir, public_id) for public_id in interrupted}
+        for public_id, result in saved.items():
+            if result is not None:
+                self.finish(public_id, result)
+        failed = []
+        with self._sessions.begin() as session:
+            again = [public_id for public_id, result in saved.items() if result is None]
+            for job in session.scalars(select(Job).where(Job.public_id.in_(again), Job.status == JobStatus.RUNNING)):
+                if job.attempts >= self._settings.max_attempts:
+                    job.status, job.finished_at = JobStatus.FAILED, utcnow()
+                    job.error = interrupted_message(job.attempts)
+                    failed.append((job.public_id, job.error))
+                else:
+                    job.status, job.device, job.batch_id = JobStatus.QUEUED, None, None
+        for public_id, message in failed:
+            self._hub.publish(public_id, Failed(message))
+        if again:
+            self._positions.changed()
+
+    # delivered
+
+    def mark_delivered(self, public_id: str, note: str | None = None) -> bool:
+        with self._sessions.begin() as session:
+            result = session.execute(
+                update(Job)
+                .where(Job.public_id == public_id, Job.delivered_at.is_(None), Job.status.in_(list(FINISHED_STATUSES)))
+                .values(delivered_at=utcnow(), delivery_note=note[:MAX_DELIVERY_NOTE] if note else None)
+            )
+            return bool(result.rowcount)
 
     def _transition(self, public_id: str, from_statuses: Sequence[JobStatus], **values) -> bool:
         with self._sessions.begin() as session:
@@ -181,46 +275,3 @@ class SqlJobQueue(JobQueue):
                 update(Job).where(Job.public_id == public_id, Job.status.in_(list(from_statuses))).values(**values)
             )
             return bool(result.rowcount)
-
-    def fail(self, public_id: str, message: str) -> bool:
-        return self._transition(
-            public_id,
-            (JobStatus.RUNNING, JobStatus.QUEUED),
-            status=JobStatus.FAILED,
-            error=message,
-            finished_at=utcnow(),
-        )
-
-    def release(self, public_id: str) -> bool:
-        return self._transition(
-            public_id,
-            (JobStatus.RUNNING,),
-            status=JobStatus.QUEUED,
-            attempts=Job.attempts - 1,
-            device=None,
-            batch_id=None,
-        )
-
-    def cancel_queued(self, public_id: str) -> bool:
-        return self._transition(public_id, (JobStatus.QUEUED,), status=JobStatus.CANCELLED, finished_at=utcnow())
-
-    def mark_cancelled(self, public_id: str) -> bool:
-        return self._transition(public_id, (JobStatus.RUNNING,), status=JobStatus.CANCELLED, finished_at=utcnow())
-
-    def recover(self, max_attempts: int, public_ids: Sequence[str] | None = None) -> list[tuple[str, str]]:
-        failed = []
-        running = select(Job).where(Job.status == JobStatus.RUNNING).order_by(Job.id)
-        if public_ids is not None:
-            running = running.where(Job.public_id.in_(list(public_ids)))
-        with self._sessions.begin() as session:
-            for job in session.scalars(running):
-                if job.attempts >= max_attempts:
-                    job.status = JobStatus.FAILED
-                    job.finished_at = utcnow()
-                    job.error = interrupted_message(job.attempts)
-                    failed.append((job.public_id, job.error))
-                else:
-                    job.status = JobStatus.QUEUED
-                    job.device = None
-                    job.batch_id = None
-        return failed

@@ -1,52 +1,19 @@
 """Frozen snapshots of database rows: what the bot gets instead of ORM objects.
 
-A view can be passed between threads and kept across awaits without touching a session.
+A view can be passed between threads and kept across awaits without touching a session. This
+module imports no database code; the ORM classes build their own views (`jobs.models`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from engine.request import GenerationRequest
-from jobs.models import FINISHED_STATUSES, GuildConfig, Image, Job, JobKind, JobStatus, UserSettings
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands datetimes back without a zone; they were written in UTC."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class ImageView:
-    job_public_id: str
-    index: int
-    """1-based, as in U1..U4."""
-    seed: int
-    path: Path
-    sha256: str
-    width: int
-    height: int
-    batch_size: int
-    batch_slot: int
-
-    @classmethod
-    def of(cls, image: Image, job_public_id: str, data_dir: Path) -> ImageView:
-        return cls(
-            job_public_id=job_public_id,
-            index=image.index,
-            seed=image.seed,
-            path=data_dir / image.path,
-            sha256=image.sha256,
-            width=image.width,
-            height=image.height,
-            batch_size=image.batch_size,
-            batch_slot=image.batch_slot,
-        )
+from jobs.results import ImageRecord
+from jobs.states import FINISHED_STATUSES, JobKind, JobStatus
 
 
 @dataclass(frozen=True)
@@ -59,7 +26,8 @@ class JobView:
     channel_id: int | None
     message_id: int | None
     raw_prompt: str
-    parameters: dict[str, Any] = field(hash=False)
+    request: GenerationRequest
+    """Parsed once from the stored parameters: as submitted, or resolved once the job succeeded."""
     model: str | None
     seed: int
     error: str | None
@@ -73,44 +41,16 @@ class JobView:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
-    images: tuple[ImageView, ...] = ()
-
-    @property
-    def request(self) -> GenerationRequest:
-        return GenerationRequest.model_validate(self.parameters)
+    delivered_at: datetime | None = None
+    """When its final message (grid, failure, cancellation) reached Discord, or was found gone."""
+    delivery_note: str | None = None
+    """Why a final message could not be shown (deleted, channel gone), for the log and /history."""
+    images: tuple[ImageRecord, ...] = ()
+    """Paths are absolute."""
 
     @property
     def is_finished(self) -> bool:
         return self.status in FINISHED_STATUSES
-
-    @classmethod
-    def of(cls, job: Job, data_dir: Path, *, with_images: bool = True) -> JobView:
-        images = tuple(ImageView.of(image, job.public_id, data_dir) for image in job.images) if with_images else ()
-        return cls(
-            public_id=job.public_id,
-            kind=JobKind(job.kind),
-            status=JobStatus(job.status),
-            user_id=job.user_id,
-            guild_id=job.guild_id,
-            channel_id=job.channel_id,
-            message_id=job.message_id,
-            raw_prompt=job.raw_prompt,
-            parameters=dict(job.parameters),
-            model=job.model,
-            seed=job.seed,
-            error=job.error,
-            attempts=job.attempts,
-            device=job.device,
-            parent_public_id=job.parent.public_id if job.parent else None,
-            parent_index=job.parent_index,
-            batch_id=job.batch_id,
-            batch_images=job.batch_images,
-            grid_path=data_dir / job.grid_path if job.grid_path else None,
-            created_at=_aware(job.created_at),
-            started_at=_aware(job.started_at),
-            finished_at=_aware(job.finished_at),
-            images=images,
-        )
 
 
 @dataclass(frozen=True)
@@ -120,10 +60,6 @@ class UserSettingsView:
     """Flag defaults such as {"aspect": "16:9", "steps": 20}, applied by the bot's prompt parser."""
     others_may_use_buttons: bool = True
 
-    @classmethod
-    def of(cls, row: UserSettings) -> UserSettingsView:
-        return cls(user_id=row.user_id, defaults=dict(row.defaults), others_may_use_buttons=row.others_may_use_buttons)
-
 
 @dataclass(frozen=True)
 class GuildConfigView:
@@ -132,15 +68,6 @@ class GuildConfigView:
     """Empty means every channel."""
     banned_words: tuple[str, ...] = ()
     admin_role_id: int | None = None
-
-    @classmethod
-    def of(cls, row: GuildConfig) -> GuildConfigView:
-        return cls(
-            guild_id=row.guild_id,
-            allowed_channel_ids=tuple(int(c) for c in row.allowed_channel_ids),
-            banned_words=tuple(row.banned_words),
-            admin_role_id=row.admin_role_id,
-        )
 
 
 @dataclass(frozen=True)

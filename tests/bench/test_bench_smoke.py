@@ -14,6 +14,7 @@ from bench.flops import sd15_unet_check
 from bench.levers import LEVERS
 from bench.models import model_folder, native_resolution
 from bench.naive import build_pipeline
+from bench.summary import headline_table
 
 torch.set_num_threads(1)
 
@@ -91,7 +92,7 @@ def test_an_unknown_lever_is_named_with_the_known_ones(capsys: pytest.CaptureFix
     assert "warp-drive" in error and "fused_qkv" in error
 
 
-def test_a_run_can_be_split_into_parts(tmp_path) -> None:
+def test_a_run_can_be_split_into_parts(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
     out = main(
         [
             "--suite",
@@ -111,3 +112,13 @@ def test_a_run_can_be_split_into_parts(tmp_path) -> None:
     result = json.loads(out.read_text())
     assert set(result["levers"]) == {"baseline"}
     assert "runs" not in result and "discord_ack" not in result
+    printed = capsys.readouterr().out
+    assert "(no figures" in printed and f"wrote {out}" in printed  # the baseline alone has no ratio to show
+
+
+def test_the_run_ends_with_a_table_of_its_headline_figures(smoke_result: dict) -> None:
+    table = headline_table(smoke_result)
+    for figure in ("vs naive, images/s", "queue + DB overhead", "/imagine acknowledgement, 3 users", "lever batch4"):
+        assert figure in table
+    overhead = smoke_result["comparisons"]["queue_overhead_wall"]
+    assert f"{overhead:.2f}x" in table

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bot import derive
 from engine.request import Direction, GenerationRequest, Operation
-from jobs.views import ImageView
+from jobs.results import ImageRecord
 
 STORED = GenerationRequest(
     prompt="a lighthouse",
@@ -22,8 +22,7 @@ STORED = GenerationRequest(
     replay_batch=8,
     replay_slot=3,
 )
-IMAGE = ImageView(
-    job_public_id="abcdefghij",
+IMAGE = ImageRecord(
     index=3,
     seed=102,
     path=Path("/data/images/abcdefghij/3.png"),

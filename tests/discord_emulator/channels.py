@@ -11,9 +11,14 @@ from aiohttp import web
 
 from . import errors
 from .errors import ApiError, json_response
-from .messages import apply_body, read_message_body
+from .holds import pause_if_held
+from .messages import MessageBody, apply_body, read_message_body
 from .payloads import channel_payload
 from .state import Channel, Message
+
+API_PREFIX = "/api/v10"
+# How long Discord remembers a nonce for `enforce_nonce` ("the past few minutes").
+NONCE_WINDOW_SECONDS = 300.0
 
 if TYPE_CHECKING:
     from .server import DiscordEmulator
@@ -81,7 +86,23 @@ class ChannelRoutes:
     async def create_message(self, request: web.Request) -> web.Response:
         channel = self._channel(request)
         body = await read_message_body(request, self.emu.attachment_size_limit)
-        return self._message(self.emu.post_message(channel, body))
+        path = request.path.removeprefix(API_PREFIX)
+        await pause_if_held(self.emu.holds, request.method, path, body, applied=False)
+        repeated = self._repeated_nonce(channel, body)
+        message = repeated or self.emu.post_message(channel, body)
+        await pause_if_held(self.emu.holds, request.method, path, body, applied=True)
+        return self._message(message)
+
+    def _repeated_nonce(self, channel: Channel, body: MessageBody) -> Message | None:
+        """Discord's `enforce_nonce`: a second post with a nonce seen in the last few minutes returns the first
+        message instead of making another (404 if that message was deleted meanwhile)."""
+        nonce = body.payload.get("nonce")
+        if not (nonce and body.payload.get("enforce_nonce")):
+            return None
+        earlier = self.emu.message_with_nonce(channel, str(nonce))
+        if earlier is not None and earlier.deleted:
+            raise errors.unknown("Message", errors.UNKNOWN_MESSAGE)
+        return earlier
 
     async def get_message(self, request: web.Request) -> web.Response:
         return self._message(self._channel_message(request))
@@ -91,7 +112,10 @@ class ChannelRoutes:
         if message.author.id != self.emu.bot_user.id:
             raise ApiError(403, 50005, "Cannot edit a message authored by another user")
         body = await read_message_body(request, self.emu.attachment_size_limit)
+        path = request.path.removeprefix(API_PREFIX)
+        await pause_if_held(self.emu.holds, request.method, path, body, applied=False)
         apply_body(message, body, creating=False)
+        await pause_if_held(self.emu.holds, request.method, path, body, applied=True)
         return self._message(message)
 
     async def delete_message(self, request: web.Request) -> web.Response:

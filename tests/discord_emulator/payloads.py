@@ -139,6 +139,8 @@ def message_payload(message: Message, base_url: str, application_id: int) -> dic
     }
     if message.guild_id is not None:
         payload["guild_id"] = str(message.guild_id)
+    if message.nonce is not None:
+        payload["nonce"] = message.nonce
     if message.webhook_id is not None:
         payload["webhook_id"] = str(message.webhook_id)
         payload["application_id"] = str(application_id)

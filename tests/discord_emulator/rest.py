@@ -6,12 +6,13 @@ Discord's `{code, message}` body, records every request and plays injected fault
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from . import errors
-from .channels import ChannelRoutes, require_bot, snowflake
+from .channels import API_PREFIX, ChannelRoutes, require_bot, snowflake
 from .errors import ApiError, json_response
 from .messages import decode_json
 from .payloads import user_payload
@@ -20,8 +21,6 @@ from .webhooks import WebhookRoutes
 
 if TYPE_CHECKING:
     from .server import DiscordEmulator
-
-API_PREFIX = "/api/v10"
 
 
 class RestApi:
@@ -46,7 +45,7 @@ class RestApi:
     @web.middleware
     async def middleware(self, request: web.Request, handler) -> web.StreamResponse:
         path = request.path.removeprefix(API_PREFIX)
-        fault = self._take_fault(request.method, path)
+        fault = self._take_fault(request.method, path, api=request.path.startswith(API_PREFIX))
         if fault is not None:
             response = _fault_response(fault)
         else:
@@ -63,11 +62,15 @@ class RestApi:
         self.emu.notify()
         return response
 
-    def _take_fault(self, method: str, path: str) -> Fault | None:
+    def _take_fault(self, method: str, path: str, *, api: bool) -> Fault | None:
+        """An injected fault first; else, for REST calls (never the gateway's handshake), maybe a random one."""
         for fault in self.emu.faults:
             if fault.matches(method, path):
                 fault.remaining -= 1
                 return fault
+        chaos = self.emu.random_faults
+        if api and chaos is not None and chaos.rng.random() < chaos.rate:
+            return Fault(re.compile(""), chaos.rng.choice(chaos.statuses), 1, chaos.retry_after)
         return None
 
     async def current_user(self, request: web.Request) -> web.Response:

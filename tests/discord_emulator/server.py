@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import re
 import secrets
 import socket
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -19,7 +21,9 @@ import discord
 import yarl
 from aiohttp import web
 
+from .channels import NONCE_WINDOW_SECONDS
 from .gateway import Gateway
+from .holds import Hold
 from .messages import MessageBody, apply_body
 from .payloads import interaction_payload, message_payload
 from .rest import API_PREFIX, RestApi
@@ -32,6 +36,7 @@ from .state import (
     Guild,
     Interaction,
     Message,
+    RandomFaults,
     RequestRecord,
     Role,
     User,
@@ -61,6 +66,8 @@ class DiscordEmulator:
         self.command_syncs: list[CommandSync] = []
         self.requests: list[RequestRecord] = []
         self.faults: list[Fault] = []
+        self.random_faults: RandomFaults | None = None
+        self.holds: list[Hold] = []
         self._changed = asyncio.Event()
         self._gateway = Gateway(self)
         self._rest = RestApi(self)
@@ -86,6 +93,8 @@ class DiscordEmulator:
         self._base = f"http://127.0.0.1:{listener.getsockname()[1]}"
 
     async def stop(self) -> None:
+        for hold in self.holds:
+            hold.release()
         self.restore_discord_py()
         await self._gateway.close()
         if self._runner is not None:
@@ -110,6 +119,11 @@ class DiscordEmulator:
         if self._saved_discord_endpoints is not None:
             discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = self._saved_discord_endpoints
             self._saved_discord_endpoints = None
+
+    @property
+    def bot_connected(self) -> bool:
+        """A bot has identified on the gateway (and so finished its start-up)."""
+        return self._gateway.connected
 
     @property
     def base_url(self) -> str:
@@ -170,8 +184,16 @@ class DiscordEmulator:
         """Create the bot's message from a request body; nothing is stored if the body is refused."""
         message = self.new_message(channel, interaction_id=interaction_id)
         apply_body(message, body, creating=True)
+        nonce = body.payload.get("nonce")
+        message.nonce = str(nonce) if nonce is not None else None
         self.messages[message.id] = message
         return message
+
+    def message_with_nonce(self, channel: Channel, nonce: str) -> Message | None:
+        """The bot's message in `channel` posted with `nonce` within Discord's nonce window."""
+        recent = time.monotonic() - NONCE_WINDOW_SECONDS
+        matching = (m for m in self.messages.values() if m.channel_id == channel.id and m.nonce == nonce)
+        return next((m for m in matching if m.posted_at > recent), None)
 
     def message_json(self, message: Message) -> dict[str, Any]:
         return message_payload(message, self._base, self.application_id)
@@ -210,6 +232,23 @@ class DiscordEmulator:
         fault = Fault(pattern=re.compile(route_pattern), status=status, remaining=count, retry_after=retry_after)
         self.faults.append(fault)
         return fault
+
+    def fail_randomly(self, rate: float, *, statuses: Sequence[int] = (429, 500, 502), seed: int = 0) -> None:
+        """From now on answer a share `rate` of all REST requests with one of `statuses` (seeded, repeatable)."""
+        self.random_faults = RandomFaults(rate, tuple(statuses), random.Random(seed))
+
+    def stop_failing_randomly(self) -> None:
+        self.random_faults = None
+
+    def hold(
+        self, route_pattern: str, *, applied: bool, body_matches: Callable[[MessageBody], bool] | None = None
+    ) -> Hold:
+        """Keep the bot's matching channel-message requests waiting until `release()`: before Discord acts
+        on them (`applied=False`; dropped when released) or after (`applied=True`; the answer never arrives).
+        A test kills the bot while one is held, to stop it at that exact point."""
+        hold = Hold(re.compile(route_pattern), applied, body_matches)
+        self.holds.append(hold)
+        return hold
 
     def expire_token(self, token: str) -> None:
         """Every later call with this interaction token fails with 401 / code 50027, as after 15 min."""

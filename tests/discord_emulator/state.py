@@ -7,6 +7,7 @@ Everything a test may want to assert on lives here as plain dataclasses, so a te
 from __future__ import annotations
 
 import itertools
+import random
 import re
 import time
 from dataclasses import dataclass, field
@@ -102,6 +103,8 @@ class Message:
     deleted: bool = False
     webhook_id: int | None = None
     interaction_id: int | None = None
+    nonce: str | None = None
+    posted_at: float = field(default_factory=time.monotonic)
     history: list[MessageVersion] = field(default_factory=list)
 
     @property
@@ -184,6 +187,16 @@ class RequestRecord:
     method: str
     path: str
     status: int
+
+
+@dataclass
+class RandomFaults:
+    """Answer a share of all requests with a random one of `statuses`, from a seeded generator."""
+
+    rate: float
+    statuses: tuple[int, ...]
+    rng: random.Random
+    retry_after: float = 0.05
 
 
 @dataclass

@@ -89,7 +89,7 @@ def test_upscale_goes_through_the_dedicated_upscaler(upscaling_engine, tmp_path)
     reports = []
     result = upscaling_engine.run(request, on_progress=reports.append)
     assert result.images[0].size == (64, 64)
-    assert result.metadata["upscaler"] == upscaling_engine.settings.upscaler_model
+    assert result.run.upscaler == upscaling_engine.settings.upscaler_model
     assert [(report.step, report.total) for report in reports] == [(1, 2), (2, 2)]
     again = upscaling_engine.run(request)
     assert np.array_equal(pixels(again.images[0]), pixels(result.images[0]))

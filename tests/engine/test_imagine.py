@@ -36,7 +36,7 @@ def test_image_alone_matches_its_batch_within_tolerance(engine):
     alone = engine.run(request(seed=1236, chaos_seed=1234, count=1))
     difference = np.abs(pixels(alone.images[0]) - pixels(batch.images[2])).max()
     assert difference <= BATCH_TOLERANCE
-    assert alone.metadata["batch_size"] == 1 and batch.metadata["slots"] == [0, 1, 2, 3]
+    assert alone.run.batch_size == 1 and batch.slots == [0, 1, 2, 3]
 
 
 def test_replay_at_original_batch_shape_is_bit_exact(engine):
@@ -44,7 +44,7 @@ def test_replay_at_original_batch_shape_is_bit_exact(engine):
     replay = engine.run(request(seed=1236, chaos_seed=1234, count=1, replay_batch=4, replay_slot=2))
     assert len(replay.images) == 1
     assert np.array_equal(pixels(replay.images[0]), pixels(batch.images[2]))
-    assert replay.metadata["batch_size"] == 4 and replay.metadata["slots"] == [2]
+    assert replay.run.batch_size == 4 and replay.slots == [2]
 
 
 def test_run_batch_mixes_prompts_and_each_job_gets_its_own_images(engine):
@@ -52,8 +52,8 @@ def test_run_batch_mixes_prompts_and_each_job_gets_its_own_images(engine):
     second = request(prompt="a green square", seed=99, count=2, negative_prompt="blue")
     together = engine.run_batch([first, second])
     assert [result.seeds for result in together] == [[10, 11], [99, 100]]
-    assert [result.metadata["slots"] for result in together] == [[0, 1], [2, 3]]
-    assert together[1].metadata["batch_size"] == 4
+    assert [result.slots for result in together] == [[0, 1], [2, 3]]
+    assert together[1].run.batch_size == 4
     alone = engine.run(second)
     for mixed, single in zip(together[1].images, alone.images, strict=False):
         assert np.abs(pixels(mixed) - pixels(single)).max() <= BATCH_TOLERANCE
@@ -72,7 +72,7 @@ def test_run_batch_mixes_prompts_and_each_job_gets_its_own_images(engine):
 
 
 def test_run_batch_refuses_incompatible_requests(engine):
-    with pytest.raises(ValueError, match="compatible_key"):
+    with pytest.raises(ValueError, match="batch_key"):
         engine.run_batch([request(count=1), request(count=1, aspect=(2, 1))])
 
 

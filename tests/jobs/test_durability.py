@@ -19,6 +19,7 @@ from jobs import Failed, Finished, JobService, JobStatus
 from jobs.models import Image, Job
 from tests.jobs.helpers import EVENT_TIMEOUT, Gate, submit_all, until, until_done, wait_for_progress
 from tests.paths import REPO_ROOT
+from tests.processes import alive, descendants
 
 
 def _runner(env: dict[str, str]) -> subprocess.Popen:
@@ -72,9 +73,12 @@ async def test_sigkill_mid_stream_then_restart_completes_every_job_exactly_once(
         await _wait_until(
             lambda statuses: JobStatus.SUCCEEDED in statuses and JobStatus.RUNNING in statuses, client, ids
         )
+        engines = descendants(runner.pid)
     finally:
         runner.send_signal(signal.SIGKILL)
         runner.wait()
+    assert engines  # the engine process (and multiprocessing's helper) ...
+    await until(lambda: not any(alive(pid) for pid in engines))  # ... die with the killed runner
     after_kill = await _statuses(client, ids)
     assert JobStatus.QUEUED in after_kill or JobStatus.RUNNING in after_kill
 

@@ -6,11 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
-from jobs.database import downgrade_to_base, make_engine, upgrade_to_head
+from jobs.database import alembic_config, downgrade_to_base, make_engine, upgrade_to_head
 from jobs.models import Base
 from tests.paths import REPO_ROOT
 
@@ -57,3 +58,26 @@ def test_alembic_command_line_and_migrate_command_work_from_the_repo_root(tmp_pa
     assert _tables(url) == set()
     subprocess.run([sys.executable, "-m", "jobs", "migrate"], cwd=REPO_ROOT, env=env, check=True, capture_output=True)
     assert _tables(url) == TABLES
+
+
+def test_the_outbox_migration_counts_jobs_that_had_already_ended_as_delivered(database_url: str) -> None:
+    """A bot upgraded to the outbox must not re-edit its whole history at its first start."""
+    command.upgrade(alembic_config(database_url), "0002")
+    engine = make_engine(database_url)
+    columns = "public_id, kind, user_id, raw_prompt, parameters, seed, status, attempts, created_at, finished_at"
+    try:
+        with engine.begin() as connection:
+            for public_id, status, finished in (("ended", "succeeded", "2026-01-02"), ("waiting", "queued", None)):
+                connection.execute(
+                    text(
+                        f"INSERT INTO jobs ({columns}) VALUES (:id, 'imagine', 1, 'x', '{{}}', 1, :status, 1, "
+                        "'2026-01-01', :finished)"
+                    ),
+                    {"id": public_id, "status": status, "finished": finished},
+                )
+        upgrade_to_head(database_url)
+        with engine.connect() as connection:
+            delivered = dict(connection.execute(text("SELECT public_id, delivered_at FROM jobs")).all())
+    finally:
+        engine.dispose()
+    assert delivered["ended"] is not None and delivered["waiting"] is None

@@ -13,7 +13,7 @@ from engine.engine import Engine
 from engine.request import GenerationRequest
 from jobs import Cancelled, Failed, Finished, JobStatus
 from jobs.engine_process import SPAWN
-from tests.jobs.helpers import Gate, engine_factory, submit_all, until_done, wait_for_start
+from tests.jobs.helpers import Gate, engine_factory, submit_all, until_done, wait_for_progress, wait_for_start
 
 
 class ExplodingEngine(Engine):
@@ -190,3 +190,27 @@ async def test_each_device_gets_its_own_engine_process(job_settings, running_ser
         for public_id in ids:
             assert isinstance((await until_done(service, public_id))[-1], Finished)
     assert both_running == [JobStatus.RUNNING, JobStatus.RUNNING]
+
+
+async def test_cancelling_one_job_of_a_shared_batch_leaves_the_others_pixels_alone(
+    job_settings, running_service
+) -> None:
+    gate = Gate()
+    ids = await submit_all(job_settings, [(1, "a fox"), (2, "a cat"), (3, "a dog")])
+    async with running_service(job_settings, engine_factory=gate.factory()) as service:
+        await wait_for_progress(service, ids[1])
+        assert await service.cancel(ids[1], user_id=2)
+        assert (await until_done(service, ids[1]))[-1] == Cancelled()  # at once, while its batch runs on
+        gate.open()
+        outcomes = [(await until_done(service, public_id))[-1] for public_id in (ids[0], ids[2])]
+        jobs = [await service.get_job(public_id) for public_id in ids]
+    assert all(isinstance(outcome, Finished) for outcome in outcomes)
+    assert not gate.cancel_seen()  # the batch was never told to stop
+    assert jobs[1].status is JobStatus.CANCELLED and jobs[1].images == ()
+    assert not (job_settings.data_dir / "images" / ids[1]).exists()  # its images were thrown away, not saved
+    # The same three requests as one batch, never cancelled: the kept jobs' pixels are those, exactly.
+    uncancelled = Engine(device="cpu").run_batch([job.request for job in jobs])
+    for job, result in zip((jobs[0], jobs[2]), (uncancelled[0], uncancelled[2]), strict=True):
+        [image] = job.images
+        assert job.batch_images == 3
+        assert np.array_equal(np.asarray(_load(image.path)), np.asarray(result.images[0]))

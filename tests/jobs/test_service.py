@@ -77,7 +77,7 @@ async def test_caps_refuse_politely(job_settings: JobSettings) -> None:
     await service.submit(tiny_request(), kind="imagine", user_id=2, raw_prompt="fox")
     with pytest.raises(QueueFull, match=r"The queue is full right now \(3 jobs waiting\)"):
         await service.submit(tiny_request(), kind="imagine", user_id=3, raw_prompt="fox")
-    assert len(await service.pending_jobs()) == 3
+    assert (await service.stats()).queue_length == 3
     await service.stop()
 
 
@@ -95,7 +95,7 @@ async def test_cancelling_a_queued_job_is_immediate_and_only_for_its_owner(job_s
     assert (await service.get_job(first.public_id)).status is JobStatus.CANCELLED
     stats = await service.stats()
     assert stats.queue_length == 1 and stats.positions_by_user == {1: (1,)}
-    assert [job.public_id for job in await service.pending_jobs()] == [second.public_id]
+    assert [job.public_id for job in service.queue.waiting()] == [second.public_id]
     await service.stop()
 
 

@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 
 from engine.request import GenerationRequest
 from jobs.database import make_engine, make_session_factory, upgrade_to_head
-from jobs.models import JobKind
+from jobs.events import EventHub
 from jobs.queue import NewJob
 from jobs.settings import JobSettings
 from jobs.sql_queue import SqlJobQueue, serving_order
+from jobs.states import JobKind
 
 users = st.integers(min_value=1, max_value=5)
 queues = st.lists(users, max_size=30)
@@ -78,9 +79,11 @@ def test_the_least_recently_served_user_goes_first() -> None:
 def sql_queue(database_url: str) -> Iterator[SqlJobQueue]:
     upgrade_to_head(database_url)
     engine = make_engine(database_url)
+    background = ThreadPoolExecutor(1)
     try:
-        yield SqlJobQueue(make_session_factory(engine), JobSettings(database_url=database_url))
+        yield SqlJobQueue(make_session_factory(engine), JobSettings(database_url=database_url), EventHub(), background)
     finally:
+        background.shutdown()
         engine.dispose()
 
 

@@ -1,0 +1,32 @@
+"""The words of a job's life, shared by the queue and the bot: what kind of job it is and where it stands.
+
+Plain enums with no database imports, so the bot can name a status without touching the ORM.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class JobKind(StrEnum):
+    IMAGINE = "imagine"
+    VARIATION = "variation"
+    UPSCALE = "upscale"
+    ZOOM = "zoom"
+    PAN = "pan"
+    REROLL = "reroll"
+    REPRODUCE = "reproduce"
+
+
+class JobStatus(StrEnum):
+    """queued → running → succeeded | failed | cancelled; `delivered_at` on the job then records that its
+    final message reached Discord (the outbox)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+FINISHED_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
