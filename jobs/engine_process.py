@@ -150,7 +150,18 @@ class _PortableFactory:
     def __reduce__(self):
         buffer = io.BytesIO()
         _FactoryPickler(buffer).dump(self.factory)
-        return cloudpickle.loads, (buffer.getvalue(),)
+        return _PickledFactory, (buffer.getvalue(),)
+
+
+class _PickledFactory:
+    """The factory's bytes, unpickled only when the engine process asks: unpickling it imports the engine
+    (diffusers, transformers), and that must wait until the process has silenced their import notes."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def load(self) -> Callable[[str], Any]:
+        return cloudpickle.loads(self._data)
 
 
 class EngineProcess:
@@ -213,7 +224,7 @@ def warm_up_batch_sizes(max_batch_images: int) -> tuple[int, ...]:
 
 def serve(
     device: str,
-    factory: Callable[[str], Any],
+    factory: _PickledFactory,
     connection: Connection,
     cancel: CancelSignal,
     data_dir: Path,
@@ -236,7 +247,7 @@ def serve(
         torch.set_num_threads(threads)
     outbox = _Outbox(connection)
     try:
-        engine = factory(device)
+        engine = factory.load()(device)
         engine.warm_up(batch_sizes=warm_up_batches)
     except Exception:
         outbox.send(EngineBroken(traceback.format_exc()))
