@@ -1,4 +1,8 @@
-"""`ImagineBot`: the discord.py client, wired to the job service."""
+"""`ImagineBot`: the discord.py client and the container of what the features share.
+
+Features (`bot/exts/<area>/<feature>.py`) are found and loaded at start-up, never imported here, so
+they may import this module; each gets the shared helpers from the bot it is given.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,11 @@ import discord
 from discord.ext import commands
 
 from bot import exts
-from bot.actions import JobActions
-from bot.components import DYNAMIC_ITEMS
 from bot.constants import BotSettings
 from bot.delivery import Delivery
-from jobs.service import JobService
+from bot.launch import JobLauncher
+from bot.rules import ServerRules
+from jobs import JobService
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +44,13 @@ class ImagineBot(commands.Bot):
         )
         self.settings = settings
         self.jobs = jobs
-        self.delivery = Delivery(self)
-        self.actions = JobActions(self)
+        self.delivery = Delivery(jobs, self.get_partial_messageable, settings)
+        self.rules = ServerRules(jobs, settings.admin_role_id)
+        self.launcher = JobLauncher(jobs, self.delivery, self.rules)
         self.started_at = time.monotonic()
 
     async def setup_hook(self) -> None:
         await self.jobs.start()
-        self.add_dynamic_items(*DYNAMIC_ITEMS)
         for extension in walk_extensions():
             await self.load_extension(extension)
         await self.sync_commands()

@@ -17,18 +17,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import aiohttp
 import discord
 
-from bot import messages
+from bot import public_messages
+from bot.constants import BotSettings
 from bot.layouts import grid_view, image_view
 from bot.throttle import ThrottledWriter
 from bot.uploads import Upload, UploadTooLarge, fit_file, fit_png
+from jobs import JobService
 from jobs.events import (
     TERMINAL_EVENTS,
     Accepted,
@@ -41,9 +43,6 @@ from jobs.events import (
     Started,
 )
 from jobs.views import JobView
-
-if TYPE_CHECKING:
-    from bot.client import ImagineBot
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +95,15 @@ class MessageTarget:
 
 
 class Delivery:
-    def __init__(self, bot: ImagineBot) -> None:
-        self._bot = bot
+    """Given the job service, a way to reach a channel by id (the client's `get_partial_messageable`) and the
+    bot's settings (upload limit, edit interval)."""
+
+    def __init__(
+        self, jobs: JobService, channel: Callable[[int], discord.PartialMessageable], settings: BotSettings
+    ) -> None:
+        self._jobs = jobs
+        self._channel = channel
+        self._settings = settings
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
     def follow(self, job: JobView, target: MessageTarget | None, *, upload_limit: int | None = None) -> None:
@@ -105,7 +111,7 @@ class Delivery:
         per job at a time."""
         task = self._tasks.get(job.public_id)
         if task is None or task.done():
-            limit = upload_limit or self._bot.settings.channel_upload_limit
+            limit = upload_limit or self._settings.channel_upload_limit
             task = asyncio.create_task(self._deliver(job, target, limit), name=f"deliver-{job.public_id}")
             self._tasks[job.public_id] = task
             task.add_done_callback(partial(self._forget, job.public_id))
@@ -118,7 +124,7 @@ class Delivery:
 
     async def resume_undelivered(self) -> int:
         """After a restart: finish every job whose final message is not on Discord yet."""
-        undelivered = await self._bot.jobs.undelivered_jobs()
+        undelivered = await self._jobs.undelivered_jobs()
         for job in undelivered:
             target = MessageTarget(job.channel_id, job.message_id) if job.message_id is not None else None
             self.follow(job, target)
@@ -134,9 +140,9 @@ class Delivery:
 
     async def _send_waiting(self, job: JobView, channel: discord.abc.Messageable) -> discord.Message:
         # The nonce makes Discord answer a repeated post (the first answer was lost) with the same message.
-        content = messages.job_content(job.request, job.user_id, messages.waiting_status(None))
+        content = public_messages.job_content(job.request, job.user_id, public_messages.waiting_status(None))
         message = await channel.send(content, nonce=job.public_id)
-        await self._bot.jobs.attach_message(job.public_id, message.channel.id, message.id)
+        await self._jobs.attach_message(job.public_id, message.channel.id, message.id)
         return message
 
     async def stop(self) -> None:
@@ -154,22 +160,22 @@ class Delivery:
             log.warning("Job %s cannot be shown: %s", job.public_id, gone)
             await self._give_up(job, str(gone))
             return
-        await self._bot.jobs.mark_delivered(job.public_id)
+        await self._jobs.mark_delivered(job.public_id)
 
     async def _post_for_restart(self, job: JobView) -> MessageTarget:
         """The bot stopped between accepting the job and posting its message: post it now, once."""
-        channel = self._bot.get_partial_messageable(job.channel_id)
+        channel = self._channel(job.channel_id)
         what = f"the message of job {job.public_id}"
         message = await _until_sent(partial(self._send_waiting, job, channel), what=what)
         return MessageTarget(message.channel.id, message.id)
 
     async def _follow_into(self, job: JobView, target: MessageTarget, upload_limit: int) -> None:
         writer: ThrottledWriter[JobMessage] = ThrottledWriter(
-            partial(self._write, target), self._bot.settings.progress_edit_interval
+            partial(self._write, target), self._settings.progress_edit_interval
         )
         writing = asyncio.create_task(writer.run())
         try:
-            async with contextlib.aclosing(self._bot.jobs.events(job.public_id)) as events:
+            async with contextlib.aclosing(self._jobs.events(job.public_id)) as events:
                 async for event in events:
                     if isinstance(event, Finished):
                         # reading and maybe re-encoding a large grid must not stall the event loop
@@ -186,29 +192,32 @@ class Delivery:
 
     async def _give_up(self, job: JobView, reason: str) -> None:
         """Nobody can see this job's message any more: stop making it, and record why it ends undelivered."""
-        await self._bot.jobs.cancel(job.public_id, job.user_id)
-        await self._bot.jobs.mark_delivered(job.public_id, reason)
+        await self._jobs.cancel(job.public_id, job.user_id)
+        await self._jobs.mark_delivered(job.public_id, reason)
 
     def _render(self, job: JobView, event: JobEvent, upload_limit: int) -> JobMessage | None:
-        request, user_id = job.request, job.user_id
+        """Every state but the finished grid: waiting, progress (with its preview), failed, cancelled."""
+        upload, final = None, False
         match event:
             case Accepted(position=position) | PositionChanged(position=position):
-                return JobMessage(messages.job_content(request, user_id, messages.waiting_status(position)))
+                status = public_messages.waiting_status(position)
             case Started():
-                return JobMessage(messages.job_content(request, user_id, messages.progress_status(0.0)))
+                status = public_messages.progress_status(0.0)
             case ProgressEvent(fraction=fraction, preview_png=preview):
+                status = public_messages.progress_status(fraction)
                 upload = _preview_upload(preview, job.public_id, upload_limit)
-                return JobMessage(messages.job_content(request, user_id, messages.progress_status(fraction)), upload)
             case Failed(message=reason):
-                return JobMessage(messages.job_content(request, user_id, messages.failed_status(reason)), final=True)
+                status, final = public_messages.failed_status(reason), True
             case Cancelled():
-                return JobMessage(messages.job_content(request, user_id, messages.CANCELLED_STATUS), final=True)
-        return None
+                status, final = public_messages.CANCELLED_STATUS, True
+            case _:
+                return None
+        return JobMessage(public_messages.job_content(job.request, job.user_id, status), upload, final=final)
 
     async def _write(self, target: MessageTarget, state: JobMessage) -> None:
         """One edit. A final state is tried until it is on Discord (with growing pauses); a progress state
         is skipped after EDIT_ATTEMPTS, since a newer one follows."""
-        message = self._bot.get_partial_messageable(target.channel_id).get_partial_message(target.message_id)
+        message = self._channel(target.channel_id).get_partial_message(target.message_id)
 
         async def edit() -> None:
             await message.edit(
@@ -270,6 +279,6 @@ def finished_message(job: JobView, limit: int) -> JobMessage:
     try:
         upload = fit_file(path, job.public_id, limit)
     except UploadTooLarge as error:
-        content = messages.job_content(job.request, job.user_id, f"done, but {error}", notes=notes)
+        content = public_messages.job_content(job.request, job.user_id, f"done, but {error}", notes=notes)
         return JobMessage(content, layout=layout, final=True)
-    return JobMessage(messages.job_content(job.request, job.user_id, notes=notes), upload, layout, final=True)
+    return JobMessage(public_messages.job_content(job.request, job.user_id, notes=notes), upload, layout, final=True)

@@ -1,22 +1,22 @@
-"""The button layouts under a grid and under a single image (at most 5 rows of 5 buttons)."""
+"""What a finished grid and a single image show under them: their buttons (at most 5 rows of 5).
+
+Each button is drawn from its spec in `bot.custom_ids`; the feature that answers it defines its
+`PersistentButton` class beside its logic.
+"""
 
 from __future__ import annotations
 
 import discord
 
-from bot.components import (
-    DeleteButton,
-    DetailsButton,
-    PanButton,
-    RerollButton,
-    SelectImageButton,
-    UpscaleButton,
-    VaryButton,
-    ZoomOutButton,
-)
+from bot.custom_ids import DELETE, DETAILS, ENLARGE, PAN, REROLL, SEPARATE, VARY, ZOOM_OUT
 from engine.request import Direction
 
 GRID_BUTTON_IMAGES = 4  # U1–U4 and V1–V4, as Midjourney shows; larger batches still get one grid
+ARROWS = {Direction.LEFT: "⬅️", Direction.RIGHT: "➡️", Direction.UP: "⬆️", Direction.DOWN: "⬇️"}
+
+
+def _button(custom_id: str, *, row: int, style=discord.ButtonStyle.secondary, **look) -> discord.ui.Button:
+    return discord.ui.Button(custom_id=custom_id, row=row, style=style, **look)
 
 
 def grid_view(job_id: str, image_count: int) -> discord.ui.View:
@@ -24,22 +24,22 @@ def grid_view(job_id: str, image_count: int) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     shown = range(1, min(image_count, GRID_BUTTON_IMAGES) + 1)
     for index in shown:
-        view.add_item(SelectImageButton(job_id, index, row=0))
-    view.add_item(RerollButton(job_id, row=0))
+        view.add_item(_button(SEPARATE.custom_id(job_id, index), row=0, label=f"U{index}"))
+    view.add_item(_button(REROLL.custom_id(job_id), row=0, emoji="🔄"))
     for index in shown:
-        view.add_item(VaryButton(job_id, index, "strong", label=f"V{index}", row=1))
+        view.add_item(_button(VARY.custom_id(job_id, index, "strong"), row=1, label=f"V{index}"))
     return view
 
 
 def image_view(job_id: str, index: int, owner_id: int) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    view.add_item(VaryButton(job_id, index, "strong", row=0))
-    view.add_item(VaryButton(job_id, index, "subtle", row=0))
-    view.add_item(UpscaleButton(job_id, index, "subtle", row=1))
-    view.add_item(UpscaleButton(job_id, index, "creative", row=1))
-    view.add_item(ZoomOutButton(job_id, index, row=2))
+    for mode in ("strong", "subtle"):
+        view.add_item(_button(VARY.custom_id(job_id, index, mode), row=0, label=f"Vary ({mode.title()})", emoji="🪄"))
+    for mode in ("subtle", "creative"):
+        view.add_item(_button(ENLARGE.custom_id(job_id, index, mode), row=1, label=f"Upscale ({mode.title()})"))
+    view.add_item(_button(ZOOM_OUT.custom_id(job_id, index), row=2, label="Zoom Out 2x", emoji="🔍"))
     for direction in Direction:
-        view.add_item(PanButton(job_id, index, direction, row=3))
-    view.add_item(DetailsButton(job_id, index, row=4))
-    view.add_item(DeleteButton(owner_id, row=4))
+        view.add_item(_button(PAN.custom_id(job_id, index, direction), row=3, emoji=ARROWS[direction]))
+    view.add_item(_button(DETAILS.custom_id(job_id, index), row=4, emoji="ℹ️"))
+    view.add_item(_button(DELETE.custom_id(owner_id), row=4, emoji="🗑️", style=discord.ButtonStyle.danger))
     return view

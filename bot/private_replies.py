@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.messages import MAX_CONTENT, shorten
+from bot.public_messages import MAX_CONTENT, shorten
 from jobs.results import ImageRecord
 from jobs.views import GuildConfigView, JobView, QueueStats, UserSettingsView
 

@@ -10,8 +10,7 @@ from discord.ext import commands
 
 from bot.client import ImagineBot
 from bot.errors import UserFacingError
-from bot.permissions import is_admin
-from bot.summaries import config_content
+from bot.private_replies import config_content
 
 EVERYWHERE = "all"
 NOTHING = "none"
@@ -39,7 +38,7 @@ class GuildConfig(commands.Cog):
         admin_role: discord.Role | None = None,
         clear_admin_role: bool = False,
     ) -> None:
-        if not (interaction.permissions.manage_guild or await is_admin(self.bot, interaction)):
+        if not (interaction.permissions.manage_guild or await self.bot.rules.is_admin(interaction)):
             raise UserFacingError("Only members who can manage this server, or have its admin role, can change this.")
         changes: dict = {"clear_admin_role": clear_admin_role}
         if allowed_channels is not None:

@@ -7,7 +7,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import ImagineBot
-from bot.summaries import history_content
+from bot.private_replies import history_content
 
 HISTORY_LENGTH = 10
 

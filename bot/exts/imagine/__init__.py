@@ -1,1 +1,1 @@
-"""Making and finding images: /imagine, /reproduce, /show, /history, /cancel, /info, /settings."""
+"""Making images: /imagine, 🔄, V1–V4 and Vary, Upscale, Zoom Out, Pan, /reproduce, and /settings (your defaults)."""

@@ -7,6 +7,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import ImagineBot
+from engine.flags import PromptDefaults, parse_prompt
+from jobs import JobKind
 
 MAX_PROMPT = 1500
 
@@ -18,7 +20,11 @@ class Imagine(commands.Cog):
     @app_commands.command(description="Make four images from a prompt, e.g. a red fox in snow --ar 3:2")
     @app_commands.describe(prompt="What to draw, then optional flags such as --ar 3:2 --no trees --seed 7")
     async def imagine(self, interaction: discord.Interaction, prompt: app_commands.Range[str, 1, MAX_PROMPT]) -> None:
-        await self.bot.actions.imagine(interaction, prompt)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await self.bot.rules.check_allowed(interaction, prompt)
+        settings = await self.bot.jobs.user_settings(interaction.user.id)
+        request = parse_prompt(prompt, PromptDefaults.model_validate(settings.defaults))
+        await self.bot.launcher.launch(interaction, request, kind=JobKind.IMAGINE, raw_prompt=prompt)
 
 
 async def setup(bot: ImagineBot) -> None:

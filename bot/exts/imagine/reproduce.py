@@ -6,7 +6,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import derive
 from bot.client import ImagineBot
+from bot.errors import UserFacingError
+from bot.job_lookup import find_image, find_job
+from jobs import JobKind
 
 
 class Reproduce(commands.Cog):
@@ -18,7 +22,20 @@ class Reproduce(commands.Cog):
     async def reproduce(
         self, interaction: discord.Interaction, job: str, image: app_commands.Range[int, 1, 16] | None = None
     ) -> None:
-        await self.bot.actions.reproduce(interaction, job.strip(), image)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        stored = await find_job(self.bot.jobs, job.strip())
+        if not stored.images:
+            raise UserFacingError(f"Job `{stored.public_id}` has not finished, so there is nothing to reproduce yet.")
+        picked = find_image(stored, image) if image is not None else None
+        await self.bot.rules.check_allowed(interaction, stored.raw_prompt)
+        await self.bot.launcher.launch(
+            interaction,
+            derive.reproduce(stored.request, picked),
+            kind=JobKind.REPRODUCE,
+            raw_prompt=stored.raw_prompt,
+            parent=stored,
+            parent_index=image,
+        )
 
 
 async def setup(bot: ImagineBot) -> None:

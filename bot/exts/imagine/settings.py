@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from bot.client import ImagineBot
 from bot.errors import UserFacingError
-from bot.summaries import settings_content
+from bot.private_replies import settings_content
 from engine.flags import PromptDefaults, parse_aspect
 
 CLEAR = "default"

@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import ImagineBot
-from bot.summaries import info_content
+from bot.private_replies import info_content
 
 
 class Info(commands.Cog):

@@ -1,0 +1,99 @@
+"""The custom_id of every persistent button, `imagine:<action>:<part>[:<part>...]`, and the base they share.
+
+Buttons already posted carry these ids forever, so an action's name, its parts' patterns and the text
+they are written as must never change (a test pins them byte for byte). The state a button needs —
+job id, image index, mode — lives in its id, so a press on any message, after any restart, rebuilds
+the button from the id alone and its callback does the work (discord.py's `DynamicItem`; see its
+`examples/views/dynamic_counter.py`). Each feature defines its button class beside its logic, from
+the spec here; the layouts (`bot.layouts`) draw buttons from the same specs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
+
+import discord
+
+from engine.request import Direction
+
+PREFIX = "imagine"
+MAX_CUSTOM_ID = 100
+
+
+@dataclass(frozen=True)
+class Part:
+    """One `:`-separated field of a custom_id: what it may look like, and how to read it back."""
+
+    name: str
+    pattern: str
+    parse: Callable[[str], Any] = str
+
+    @property
+    def group(self) -> str:
+        return f"(?P<{self.name}>{self.pattern})"
+
+
+JOB_ID = Part("job", "[A-Za-z0-9_-]{1,40}")
+INDEX = Part("index", "[1-9][0-9]?", int)
+USER_ID = Part("owner", "[0-9]{1,20}", int)
+VARY_MODE = Part("mode", "strong|subtle")
+UPSCALE_MODE = Part("mode", "subtle|creative")
+DIRECTION = Part("direction", "left|right|up|down", Direction)
+
+
+@dataclass(frozen=True)
+class ButtonSpec:
+    action: str
+    parts: tuple[Part, ...]
+
+    @property
+    def template(self) -> str:
+        return ":".join([PREFIX, self.action, *(part.group for part in self.parts)])
+
+    def custom_id(self, *values: object) -> str:
+        if len(values) != len(self.parts):
+            raise ValueError(f"{self.action} buttons take {len(self.parts)} values, got {values!r}")
+        value = ":".join([PREFIX, self.action, *(str(getattr(v, "value", v)) for v in values)])
+        if len(value) > MAX_CUSTOM_ID or not re.fullmatch(self.template, value):
+            raise ValueError(f"custom_id {value!r} does not fit the {self.action} button's format")
+        return value
+
+    def values(self, match: re.Match[str]) -> tuple[Any, ...]:
+        return tuple(part.parse(match[part.name]) for part in self.parts)
+
+
+# U1–U4. "upscale" is Midjourney's historical name for taking one image out of the grid; the button
+# only separates the stored tile (no GPU work). Enlarging is ENLARGE.
+SEPARATE = ButtonSpec("upscale", (JOB_ID, INDEX))
+REROLL = ButtonSpec("reroll", (JOB_ID,))
+VARY = ButtonSpec("vary", (JOB_ID, INDEX, VARY_MODE))
+# Upscale (Subtle)/(Creative): the real upscale, on the GPU.
+ENLARGE = ButtonSpec("enlarge", (JOB_ID, INDEX, UPSCALE_MODE))
+ZOOM_OUT = ButtonSpec("zoom", (JOB_ID, INDEX))
+PAN = ButtonSpec("pan", (JOB_ID, INDEX, DIRECTION))
+DETAILS = ButtonSpec("details", (JOB_ID, INDEX))
+DELETE = ButtonSpec("delete", (USER_ID,))
+
+
+class PersistentButton(discord.ui.DynamicItem[discord.ui.Button], template=rf"{PREFIX}:[a-z]+(?::[^:]+)+"):
+    """A button rebuilt from its custom_id on every press. A subclass names its spec in its class statement
+    (`class RerollButton(PersistentButton, spec=REROLL)`), takes the spec's values in order, and implements
+    `callback`. The template above only describes the grammar: this base is never registered."""
+
+    spec: ClassVar[ButtonSpec]
+
+    def __init_subclass__(cls, *, spec: ButtonSpec) -> None:
+        super().__init_subclass__(template=spec.template)
+        cls.spec = spec
+
+    def __init__(self, *values: object) -> None:
+        super().__init__(discord.ui.Button(custom_id=self.spec.custom_id(*values)))
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> Self:
+        return cls(*cls.spec.values(match))

@@ -1,0 +1,1 @@
+"""The queue: /cancel and /info."""

@@ -1,0 +1,110 @@
+"""Submitting a job for an interaction and posting its message: the step every command and button that
+makes images shares."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import discord
+
+from bot.delivery import Delivery
+from bot.errors import UserFacingError
+from bot.job_lookup import find_image, find_job
+from bot.public_messages import MAX_CONTENT, shorten
+from bot.rules import ServerRules
+from engine.request import GenerationRequest
+from jobs import JobKind, JobService
+from jobs.results import ImageRecord
+from jobs.views import JobView
+
+log = logging.getLogger(__name__)
+
+
+class JobLauncher:
+    """Given the job service, the delivery that shows a job in its channel, and the server rules."""
+
+    def __init__(self, jobs: JobService, delivery: Delivery, rules: ServerRules) -> None:
+        self._jobs = jobs
+        self._delivery = delivery
+        self._rules = rules
+
+    async def launch(
+        self,
+        interaction: discord.Interaction,
+        request: GenerationRequest,
+        *,
+        kind: JobKind,
+        raw_prompt: str,
+        parent: JobView | None = None,
+        parent_index: int | None = None,
+    ) -> JobView:
+        """Submit, post the job's channel message, remember it on the job, deliver into it.
+
+        The interaction must already be deferred ephemerally; the private reply names the job id.
+        """
+        user_id = interaction.user.id
+        job = await self._jobs.submit(
+            request,
+            kind=kind,
+            user_id=user_id,
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id,
+            raw_prompt=raw_prompt,
+            parent_job=parent.public_id if parent else None,
+            parent_index=parent_index,
+        )
+        channel = interaction.channel or interaction.client.get_partial_messageable(interaction.channel_id)
+        try:
+            message = await self._delivery.post(job, channel, upload_limit=interaction.filesize_limit)
+        except discord.HTTPException as error:
+            await self._jobs.cancel(job.public_id, user_id)
+            await self._jobs.mark_delivered(job.public_id, f"could not post in channel {interaction.channel_id}")
+            raise UserFacingError(
+                f"I can't post in this channel ({error.text or error.status}); the job was cancelled. "
+                "Ask a server admin to let me send messages and attach files here."
+            ) from error
+        warnings = "".join(f"\n⚠️ {warning}" for warning in request.warnings)
+        receipt = f"Queued as job `{job.public_id}` ({message.jump_url}).{warnings}"
+        try:
+            await interaction.followup.send(shorten(receipt, MAX_CONTENT), ephemeral=True)
+        except discord.HTTPException as error:  # e.g. the interaction token expired; delivery does not need it
+            log.warning("Could not confirm job %s to user %s: %s", job.public_id, user_id, error)
+        return job
+
+    async def launch_from_job(
+        self,
+        interaction: discord.Interaction,
+        job_id: str,
+        *,
+        kind: JobKind,
+        derive: Callable[[GenerationRequest], GenerationRequest],
+    ) -> JobView:
+        """A new job made from a stored one as a whole (🔄)."""
+        job = await self._pressed(interaction, job_id)
+        return await self.launch(interaction, derive(job.request), kind=kind, raw_prompt=job.raw_prompt, parent=job)
+
+    async def launch_from_image(
+        self,
+        interaction: discord.Interaction,
+        job_id: str,
+        index: int,
+        *,
+        kind: JobKind,
+        derive: Callable[[GenerationRequest, ImageRecord], GenerationRequest],
+    ) -> JobView:
+        """A new job made from one stored image (V, Upscale, Zoom, Pan)."""
+        job = await self._pressed(interaction, job_id)
+        request = derive(job.request, find_image(job, index))
+        return await self.launch(
+            interaction, request, kind=kind, raw_prompt=job.raw_prompt, parent=job, parent_index=index
+        )
+
+    async def _pressed(self, interaction: discord.Interaction, job_id: str) -> JobView:
+        """A button under a stored job was pressed: acknowledge it, then check that the presser may use the
+        owner's buttons and that the server's rules allow the prompt here. The new job is the presser's."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        job = await find_job(self._jobs, job_id)
+        await self._rules.check_may_press(interaction, job)
+        await self._rules.check_allowed(interaction, job.raw_prompt)
+        return job
