@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
 import discord
+from discord.ext import commands
 
 from engine.request import Direction
 
@@ -78,22 +79,43 @@ DETAILS = ButtonSpec("details", (JOB_ID, INDEX))
 DELETE = ButtonSpec("delete", (USER_ID,))
 
 
-class PersistentButton(discord.ui.DynamicItem[discord.ui.Button], template=rf"{PREFIX}:[a-z]+(?::[^:]+)+"):
+GRAMMAR = rf"{PREFIX}:[a-z]+(?::[^:]+)+"
+
+
+class PersistentButton(discord.ui.DynamicItem[discord.ui.Button], template=GRAMMAR):
     """A button rebuilt from its custom_id on every press. A subclass names its spec in its class statement
-    (`class RerollButton(PersistentButton, spec=REROLL)`), takes the spec's values in order, and implements
-    `callback`. The template above only describes the grammar: this base is never registered."""
+    (`class RerollButton(PersistentButton, spec=REROLL)`) and implements `callback`; it is built from the
+    spec's values in order, each kept as an attribute named after its part (`self.job`, `self.index`, …).
+    The template above only describes the grammar: this base, and bases without a spec, are never
+    registered."""
 
     spec: ClassVar[ButtonSpec]
 
-    def __init_subclass__(cls, *, spec: ButtonSpec) -> None:
-        super().__init_subclass__(template=spec.template)
-        cls.spec = spec
+    def __init_subclass__(cls, *, spec: ButtonSpec | None = None, **options: object) -> None:
+        super().__init_subclass__(template=spec.template if spec else GRAMMAR, **options)
+        if spec is not None:
+            cls.spec = spec
 
     def __init__(self, *values: object) -> None:
         super().__init__(discord.ui.Button(custom_id=self.spec.custom_id(*values)))
+        for part, value in zip(self.spec.parts, values, strict=True):
+            setattr(self, part.name, value)
 
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
     ) -> Self:
         return cls(*cls.spec.values(match))
+
+
+def button_extension(*buttons: type[PersistentButton]):
+    """`setup` and `teardown` for a feature module whose feature is its buttons:
+    `setup, teardown = button_extension(VaryButton)`."""
+
+    async def setup(bot: commands.Bot) -> None:
+        bot.add_dynamic_items(*buttons)
+
+    async def teardown(bot: commands.Bot) -> None:
+        bot.remove_dynamic_items(*buttons)
+
+    return setup, teardown

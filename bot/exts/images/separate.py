@@ -11,7 +11,7 @@ import asyncio
 import discord
 
 from bot.client import ImagineBot
-from bot.custom_ids import SEPARATE, PersistentButton
+from bot.custom_ids import SEPARATE, PersistentButton, button_extension
 from bot.errors import UserFacingError, guarded
 from bot.job_lookup import find_image, find_job
 from bot.layouts import image_view
@@ -20,17 +20,16 @@ from bot.uploads import UploadTooLarge, fit_file
 
 
 class SeparateImageButton(PersistentButton, spec=SEPARATE):
-    def __init__(self, job_id: str, index: int) -> None:
-        super().__init__(job_id, index)
-        self.job_id, self.index = job_id, index
+    job: str
+    index: int
 
     @guarded
     async def callback(self, interaction: discord.Interaction[ImagineBot]) -> None:
         bot = interaction.client
-        job = await find_job(bot.jobs, self.job_id)
+        job = await find_job(bot.jobs, self.job)
         await bot.rules.check_may_press(interaction, job)
         image = find_image(job, self.index)
-        stem = f"{self.job_id}-{self.index}"
+        stem = f"{self.job}-{self.index}"
         try:  # reading and maybe re-encoding the tile must not stall the event loop
             upload = await asyncio.to_thread(fit_file, image.path, stem, interaction.filesize_limit)
         except UploadTooLarge as error:
@@ -38,13 +37,8 @@ class SeparateImageButton(PersistentButton, spec=SEPARATE):
         await interaction.response.send_message(
             image_content(job.request, interaction.user.id, self.index),
             file=upload.to_file(),
-            view=image_view(self.job_id, self.index, interaction.user.id),
+            view=image_view(self.job, self.index, interaction.user.id),
         )
 
 
-async def setup(bot: ImagineBot) -> None:
-    bot.add_dynamic_items(SeparateImageButton)
-
-
-async def teardown(bot: ImagineBot) -> None:
-    bot.remove_dynamic_items(SeparateImageButton)
+setup, teardown = button_extension(SeparateImageButton)

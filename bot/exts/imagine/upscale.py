@@ -3,34 +3,20 @@ grid; see `bot.exts.images.separate`). Its custom_id action is `enlarge`."""
 
 from __future__ import annotations
 
-import discord
-
 from bot import derive
-from bot.client import ImagineBot
-from bot.custom_ids import ENLARGE, PersistentButton
-from bot.errors import guarded
+from bot.custom_ids import ENLARGE, button_extension
+from bot.derived_jobs import FromImageButton
+from engine.request import GenerationRequest
 from jobs import JobKind
+from jobs.results import ImageRecord
 
 
-class UpscaleButton(PersistentButton, spec=ENLARGE):
-    def __init__(self, job_id: str, index: int, mode: str) -> None:
-        super().__init__(job_id, index, mode)
-        self.job_id, self.index, self.mode = job_id, index, mode
+class UpscaleButton(FromImageButton, spec=ENLARGE):
+    kind = JobKind.UPSCALE
+    mode: str
 
-    @guarded
-    async def callback(self, interaction: discord.Interaction[ImagineBot]) -> None:
-        await interaction.client.launcher.launch_from_image(
-            interaction,
-            self.job_id,
-            self.index,
-            kind=JobKind.UPSCALE,
-            derive=lambda request, image: derive.upscale(request, image, self.mode),
-        )
+    def derive(self, request: GenerationRequest, image: ImageRecord) -> GenerationRequest:
+        return derive.upscale(request, image, self.mode)
 
 
-async def setup(bot: ImagineBot) -> None:
-    bot.add_dynamic_items(UpscaleButton)
-
-
-async def teardown(bot: ImagineBot) -> None:
-    bot.remove_dynamic_items(UpscaleButton)
+setup, teardown = button_extension(UpscaleButton)

@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-import discord
-
 from bot import derive
-from bot.client import ImagineBot
-from bot.custom_ids import VARY, PersistentButton
-from bot.errors import guarded
+from bot.custom_ids import VARY, button_extension
+from bot.derived_jobs import FromImageButton
+from engine.request import GenerationRequest
 from jobs import JobKind
+from jobs.results import ImageRecord
 
 
-class VaryButton(PersistentButton, spec=VARY):
-    def __init__(self, job_id: str, index: int, mode: str) -> None:
-        super().__init__(job_id, index, mode)
-        self.job_id, self.index, self.mode = job_id, index, mode
+class VaryButton(FromImageButton, spec=VARY):
+    kind = JobKind.VARIATION
+    mode: str
 
-    @guarded
-    async def callback(self, interaction: discord.Interaction[ImagineBot]) -> None:
-        await interaction.client.launcher.launch_from_image(
-            interaction,
-            self.job_id,
-            self.index,
-            kind=JobKind.VARIATION,
-            derive=lambda request, image: derive.variation(request, image, self.mode),
-        )
+    def derive(self, request: GenerationRequest, image: ImageRecord) -> GenerationRequest:
+        return derive.variation(request, image, self.mode)
 
 
-async def setup(bot: ImagineBot) -> None:
-    bot.add_dynamic_items(VaryButton)
-
-
-async def teardown(bot: ImagineBot) -> None:
-    bot.remove_dynamic_items(VaryButton)
+setup, teardown = button_extension(VaryButton)

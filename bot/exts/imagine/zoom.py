@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-import discord
-
 from bot import derive
-from bot.client import ImagineBot
-from bot.custom_ids import ZOOM_OUT, PersistentButton
-from bot.errors import guarded
+from bot.custom_ids import ZOOM_OUT, button_extension
+from bot.derived_jobs import FromImageButton
+from engine.request import GenerationRequest
 from jobs import JobKind
+from jobs.results import ImageRecord
 
 
-class ZoomOutButton(PersistentButton, spec=ZOOM_OUT):
-    def __init__(self, job_id: str, index: int) -> None:
-        super().__init__(job_id, index)
-        self.job_id, self.index = job_id, index
+class ZoomOutButton(FromImageButton, spec=ZOOM_OUT):
+    kind = JobKind.ZOOM
 
-    @guarded
-    async def callback(self, interaction: discord.Interaction[ImagineBot]) -> None:
-        await interaction.client.launcher.launch_from_image(
-            interaction, self.job_id, self.index, kind=JobKind.ZOOM, derive=derive.zoom_out
-        )
+    def derive(self, request: GenerationRequest, image: ImageRecord) -> GenerationRequest:
+        return derive.zoom_out(request, image)
 
 
-async def setup(bot: ImagineBot) -> None:
-    bot.add_dynamic_items(ZoomOutButton)
-
-
-async def teardown(bot: ImagineBot) -> None:
-    bot.remove_dynamic_items(ZoomOutButton)
+setup, teardown = button_extension(ZoomOutButton)
