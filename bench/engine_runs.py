@@ -12,6 +12,9 @@ import time
 from bench.workload import JobTiming, RunMeasurement
 from engine.request import GenerationRequest
 from jobs.batching import pick_group
+from jobs.settings import JobSettings
+
+PREVIEW_INTERVAL = JobSettings.model_fields["preview_interval"].default
 
 
 def warm_up_engine(engine, request: GenerationRequest) -> float:
@@ -22,9 +25,17 @@ def warm_up_engine(engine, request: GenerationRequest) -> float:
 
 
 def _progress_recorder(timing: JobTiming, start: float):
+    """Renders previews as the queue's engine process does (the first step, then one per PREVIEW_INTERVAL), so
+    the direct runs pay for the same previews, and notes when the first one is ready."""
+    rendered = []
+
     def on_progress(progress) -> None:
-        if progress.preview is not None and timing.first_output is None:
-            timing.first_output = time.perf_counter() - start
+        now = time.perf_counter()
+        if progress.make_preview is not None and (not rendered or now - rendered[-1] >= PREVIEW_INTERVAL):
+            progress.preview()
+            rendered.append(now)
+            if timing.first_output is None:
+                timing.first_output = time.perf_counter() - start
 
     return on_progress
 

@@ -12,8 +12,9 @@ from pydantic import ValidationError
 from bot.client import ImagineBot
 from bot.constants import BotSettings
 from bot.endpoints import use_discord_endpoints
+from engine.settings import EngineSettings
 from engine.version import installed_version
-from jobs.service import JobService
+from jobs.service import JobService, ModelDownloadFailed
 from jobs.settings import JobSettings
 
 MISSING_TOKEN = """\
@@ -43,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parse_args(argv)
     try:
         settings = BotSettings()
+        engine_settings = EngineSettings()
     except ValidationError as error:
         print(f"The bot's configuration is invalid:\n{error}", file=sys.stderr)
         return 2
@@ -51,12 +53,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     use_discord_endpoints(settings.discord_api_base_url, settings.discord_gateway_url)
     jobs = JobService(JobSettings())
-    bot = ImagineBot(settings, jobs)
+    bot = ImagineBot(settings, jobs, engine_settings=engine_settings)
     discord.utils.setup_logging(level=logging.INFO)
     try:
         bot.run(settings.discord_token.get_secret_value(), log_handler=None)
     except discord.LoginFailure:
         print("Discord refused DISCORD_TOKEN: copy the bot token again (Bot → Reset Token).", file=sys.stderr)
+        return 2
+    except ModelDownloadFailed as error:
+        print(error, file=sys.stderr)
         return 2
     return 0
 

@@ -18,6 +18,9 @@ from bot.constants import BotSettings
 from bot.delivery import Delivery
 from bot.launch import JobLauncher
 from bot.rules import ServerRules
+from bot.uploads import ImageEncoder
+from engine.budgets import largest_image
+from engine.settings import EngineSettings
 from jobs import JobService
 
 log = logging.getLogger(__name__)
@@ -35,7 +38,9 @@ def walk_extensions() -> list[str]:
 class ImagineBot(commands.Bot):
     """Slash commands and buttons only, so no privileged intent (not even message content) is needed."""
 
-    def __init__(self, settings: BotSettings, jobs: JobService, **options) -> None:
+    def __init__(
+        self, settings: BotSettings, jobs: JobService, *, engine_settings: EngineSettings | None = None, **options
+    ) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=discord.Intents(guilds=True),
@@ -44,9 +49,14 @@ class ImagineBot(commands.Bot):
         )
         self.settings = settings
         self.jobs = jobs
-        self.delivery = Delivery(jobs, self.get_partial_messageable, settings)
+        # The operator's model registry and pixel budgets, read from the same settings as the engine's.
+        self.limits = engine_settings or EngineSettings()
+        self.models = self.limits.registry()
+        largest = largest_image(self.limits.max_pixels, self.limits.upscale_budget)
+        self.encoder = ImageEncoder(largest, settings.encode_concurrency)
+        self.delivery = Delivery(jobs, self.get_partial_messageable, settings, self.encoder, self.limits.upscale_budget)
         self.rules = ServerRules(jobs, settings.admin_role_id)
-        self.launcher = JobLauncher(jobs, self.delivery, self.rules)
+        self.launcher = JobLauncher(jobs, self.delivery, self.rules, self.limits.upscale_budget)
         self.started_at = time.monotonic()
 
     async def setup_hook(self) -> None:

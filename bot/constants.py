@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Discord's default upload cap for channel messages since 2025-01; interactions report their own.
@@ -23,6 +23,8 @@ class BotSettings(BaseSettings):
     # Members with this role may delete anyone's images and change the guild configuration.
     admin_role_id: int | None = None
     progress_edit_interval: float = 2.0
+    # Images re-encoded for upload at once (U1–U4, /show, finished grids), each on a thread of its own.
+    encode_concurrency: int = Field(default=2, ge=1)
     channel_upload_limit: int = CHANNEL_UPLOAD_LIMIT
 
     @field_validator("guild_ids", mode="before")

@@ -20,7 +20,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 
 import aiohttp
 import discord
@@ -29,7 +28,8 @@ from bot import public_messages
 from bot.constants import BotSettings
 from bot.layouts import grid_view, image_view
 from bot.throttle import ThrottledWriter
-from bot.uploads import Upload, UploadTooLarge, fit_file, fit_png
+from bot.uploads import ImageEncoder, UnreadableImage, Upload, UploadTooLarge, fit_file
+from engine.budgets import upscale_refusal
 from jobs import JobService
 from jobs.events import (
     TERMINAL_EVENTS,
@@ -73,9 +73,10 @@ class ImageLayout:
     job_id: str
     index: int
     owner_id: int
+    can_upscale: bool = True
 
     def view(self) -> discord.ui.View:
-        return image_view(self.job_id, self.index, self.owner_id)
+        return image_view(self.job_id, self.index, self.owner_id, can_upscale=self.can_upscale)
 
 
 @dataclass(frozen=True)
@@ -95,15 +96,23 @@ class MessageTarget:
 
 
 class Delivery:
-    """Given the job service, a way to reach a channel by id (the client's `get_partial_messageable`) and the
-    bot's settings (upload limit, edit interval)."""
+    """Given the job service, a way to reach a channel by id (the client's `get_partial_messageable`), the
+    bot's settings (upload limit, edit interval), the encoder that re-encodes grids off the event loop, and
+    the upscale budget (an image at it shows no Upscale buttons)."""
 
     def __init__(
-        self, jobs: JobService, channel: Callable[[int], discord.PartialMessageable], settings: BotSettings
+        self,
+        jobs: JobService,
+        channel: Callable[[int], discord.PartialMessageable],
+        settings: BotSettings,
+        encoder: ImageEncoder,
+        upscale_max_pixels: int,
     ) -> None:
         self._jobs = jobs
         self._channel = channel
         self._settings = settings
+        self._encoder = encoder
+        self._upscale_max_pixels = upscale_max_pixels
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
     def follow(self, job: JobView, target: MessageTarget | None, *, upload_limit: int | None = None) -> None:
@@ -178,8 +187,7 @@ class Delivery:
             async with contextlib.aclosing(self._jobs.events(job.public_id)) as events:
                 async for event in events:
                     if isinstance(event, Finished):
-                        # reading and maybe re-encoding a large grid must not stall the event loop
-                        state = await asyncio.to_thread(finished_message, event.job, upload_limit)
+                        state = await self.finished_message(event.job, upload_limit)
                     else:
                         state = self._render(job, event, upload_limit)
                     if state is not None:
@@ -189,6 +197,12 @@ class Delivery:
                         return
         finally:
             writing.cancel()
+
+    async def finished_message(self, job: JobView, upload_limit: int) -> JobMessage:
+        """The final message of a job that succeeded; reading and maybe re-encoding a large grid happens on the
+        encoder's threads, never on the event loop."""
+        limits = (self._encoder.max_pixels, self._upscale_max_pixels)
+        return await self._encoder.run(finished_message, job, upload_limit, *limits)
 
     async def _give_up(self, job: JobView, reason: str) -> None:
         """Nobody can see this job's message any more: stop making it, and record why it ends undelivered."""
@@ -261,24 +275,31 @@ async def _until_sent(send, *, what: str, attempts: int | None = None):
 
 
 def _preview_upload(preview: bytes | None, public_id: str, limit: int) -> Upload | None:
-    if preview is None:
+    """The preview as it came (the engine keeps it near one megapixel), or none when it does not fit: a
+    progress preview is never re-encoded on the event loop."""
+    if preview is None or len(preview) > limit:
         return None
-    try:
-        return fit_png(preview, f"{public_id}-preview", limit)
-    except UploadTooLarge:
-        return None
+    return Upload(f"{public_id}-preview.png", preview)
 
 
-def finished_message(job: JobView, limit: int) -> JobMessage:
-    """The grid (or the single image of an upscale) with its buttons, fitted under the upload limit."""
-    image_paths: tuple[Path, ...] = tuple(image.path for image in job.images)
-    single = len(image_paths) == 1
-    path = image_paths[0] if single else job.grid_path
-    layout = ImageLayout(job.public_id, 1, job.user_id) if single else GridLayout(job.public_id, len(image_paths))
-    notes = job.request.warnings
+def finished_message(job: JobView, upload_limit: int, max_pixels: int, upscale_max_pixels: int) -> JobMessage:
+    """The grid (or the single image of an upscale) with its buttons, fitted under the upload limit. An image
+    that cannot be opened (damaged, or larger than the bot makes) ends the message with that reason."""
+    images = job.images
+    single = len(images) == 1
+    if single:
+        can_upscale = upscale_refusal(images[0].width, images[0].height, upscale_max_pixels) is None
+        layout: GridLayout | ImageLayout = ImageLayout(job.public_id, 1, job.user_id, can_upscale)
+    else:
+        layout = GridLayout(job.public_id, len(images))
+    path = images[0].path if single else job.grid_path
+    request, user_id, notes = job.request, job.user_id, job.request.warnings
     try:
-        upload = fit_file(path, job.public_id, limit)
+        upload = fit_file(path, job.public_id, upload_limit, max_pixels)
     except UploadTooLarge as error:
-        content = public_messages.job_content(job.request, job.user_id, f"done, but {error}", notes=notes)
+        content = public_messages.job_content(request, user_id, f"done, but {error}", notes=notes)
         return JobMessage(content, layout=layout, final=True)
-    return JobMessage(public_messages.job_content(job.request, job.user_id, notes=notes), upload, layout, final=True)
+    except UnreadableImage as error:
+        status = public_messages.failed_status(f"the image was made but {error}")
+        return JobMessage(public_messages.job_content(request, user_id, status), final=True)
+    return JobMessage(public_messages.job_content(request, user_id, notes=notes), upload, layout, final=True)

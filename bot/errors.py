@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import discord
@@ -47,6 +48,19 @@ async def reply_ephemeral(interaction: discord.Interaction, content: str) -> Non
 
 async def report(interaction: discord.Interaction, error: BaseException) -> None:
     await reply_ephemeral(interaction, describe(error))
+
+
+@contextlib.asynccontextmanager
+async def public_answer(interaction: discord.Interaction) -> AsyncIterator[None]:
+    """Acknowledge at once with a public "thinking…" (the answer will be a public message); if the handler
+    refuses, take that message back first, so the refusal reaches only the member who asked."""
+    await interaction.response.defer(thinking=True)
+    try:
+        yield
+    except Exception:
+        with contextlib.suppress(discord.HTTPException):
+            await interaction.delete_original_response()
+        raise
 
 
 def guarded(callback: Callable[[Any, discord.Interaction], Awaitable[None]]):

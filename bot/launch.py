@@ -13,6 +13,7 @@ from bot.errors import UserFacingError
 from bot.job_lookup import find_image, find_job
 from bot.public_messages import MAX_CONTENT, shorten
 from bot.rules import ServerRules
+from engine.budgets import source_refusal
 from engine.request import GenerationRequest
 from jobs import JobKind, JobService
 from jobs.results import ImageRecord
@@ -22,12 +23,14 @@ log = logging.getLogger(__name__)
 
 
 class JobLauncher:
-    """Given the job service, the delivery that shows a job in its channel, and the server rules."""
+    """Given the job service, the delivery that shows a job in its channel, the server rules, and the upscale
+    budget (an operation on a stored image is refused at the button when it would pass a budget)."""
 
-    def __init__(self, jobs: JobService, delivery: Delivery, rules: ServerRules) -> None:
+    def __init__(self, jobs: JobService, delivery: Delivery, rules: ServerRules, upscale_max_pixels: int) -> None:
         self._jobs = jobs
         self._delivery = delivery
         self._rules = rules
+        self._upscale_max_pixels = upscale_max_pixels
 
     async def launch(
         self,
@@ -95,7 +98,11 @@ class JobLauncher:
     ) -> JobView:
         """A new job made from one stored image (V, Upscale, Zoom, Pan)."""
         job = await self._pressed(interaction, job_id)
-        request = derive(job.request, find_image(job, index))
+        image = find_image(job, index)
+        request = derive(job.request, image)
+        refusal = source_refusal(request, (image.width, image.height), self._upscale_max_pixels)
+        if refusal:
+            raise UserFacingError(refusal)
         return await self.launch(
             interaction, request, kind=kind, raw_prompt=job.raw_prompt, parent=job, parent_index=index
         )

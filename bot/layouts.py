@@ -31,11 +31,12 @@ def grid_view(job_id: str, image_count: int) -> discord.ui.View:
     return view
 
 
-def image_view(job_id: str, index: int, owner_id: int) -> discord.ui.View:
+def image_view(job_id: str, index: int, owner_id: int, *, can_upscale: bool = True) -> discord.ui.View:
+    """Under one image; without the Upscale buttons when an upscale would pass UPSCALE_MAX_PIXELS."""
     view = discord.ui.View(timeout=None)
     for mode in ("strong", "subtle"):
         view.add_item(_button(VARY.custom_id(job_id, index, mode), row=0, label=f"Vary ({mode.title()})", emoji="🪄"))
-    for mode in ("subtle", "creative"):
+    for mode in ("subtle", "creative") if can_upscale else ():
         view.add_item(_button(ENLARGE.custom_id(job_id, index, mode), row=1, label=f"Upscale ({mode.title()})"))
     view.add_item(_button(ZOOM_OUT.custom_id(job_id, index), row=2, label="Zoom Out 2x", emoji="🔍"))
     for direction in Direction:

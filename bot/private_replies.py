@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.public_messages import MAX_CONTENT, shorten
+from engine.registry import ModelRegistry, RegisteredModel
 from jobs.results import ImageRecord
 from jobs.views import GuildConfigView, JobView, QueueStats, UserSettingsView
 
@@ -55,19 +56,33 @@ def history_content(jobs: list[JobView]) -> str:
     return shorten("\n".join(lines), MAX_CONTENT)
 
 
-def info_content(stats: QueueStats, user_id: int, bot_uptime: float) -> str:
+def info_content(stats: QueueStats, user_id: int, bot_uptime: float, models: ModelRegistry) -> str:
     mine = stats.positions_by_user.get(user_id, ())
     positions = ", ".join(f"#{place}" for place in mine) if mine else "none waiting"
     devices = ", ".join(stats.devices) or "none"
-    return "\n".join(
-        [
-            f"**Queue:** {stats.queue_length} waiting, {stats.running} running",
-            f"**Your jobs in the queue:** {positions}",
-            f"**Model:** {stats.model}",
-            f"**Devices:** {devices}",
-            f"**Uptime:** {timedelta(seconds=int(bot_uptime))}",
-        ]
-    )
+    lines = [
+        f"**Queue:** {stats.queue_length} waiting, {stats.running} running",
+        f"**Your jobs in the queue:** {positions}",
+        "**Models** (`--model NAME`, or /settings):",
+        *(f"- {model_line(entry)}" for entry in models.entries),
+        f"**Devices:** {devices}",
+        f"**Uptime:** {timedelta(seconds=int(bot_uptime))}",
+    ]
+    return shorten("\n".join(lines), MAX_CONTENT)
+
+
+def model_line(entry: RegisteredModel) -> str:
+    """A registered model as members see it: its name, what the operator says of it, its presets. A local
+    path is never shown; a hub id is, since anyone may look it up."""
+    parts = [entry.description or (entry.source if entry.from_hub else None) or "the server's model"]
+    presets = [
+        f"{label} {value}"
+        for label, value in (("steps", entry.steps), ("guidance", entry.guidance), ("sampler", entry.sampler))
+        if value is not None
+    ]
+    if presets:
+        parts.append(f"({', '.join(presets)} by default)")
+    return f"`{entry.name}` — {' '.join(parts)}"
 
 
 def settings_content(settings: UserSettingsView) -> str:

@@ -101,13 +101,13 @@ def _generate(request: GenerationRequest, out_dir: Path) -> int:
 
     from engine.engine import Engine
     from engine.outputs import save_result
-    from engine.results import ModelNotFoundError, RequestError
+    from engine.results import ModelUnavailable, RequestError
 
     engine = Engine()
     try:
         resolved = engine.resolve(request)
-    except ModelNotFoundError as error:
-        print(f"imagine: error: {error}", file=sys.stderr)
+    except ModelUnavailable as error:  # the operator runs the CLI: show what was tried, not the member's version
+        print(f"imagine: error: {error.__cause__ or error}", file=sys.stderr)
         return EXIT_MODEL_NOT_FOUND
     except RequestError as error:
         print(f"imagine: error: {error}", file=sys.stderr)

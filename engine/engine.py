@@ -19,12 +19,12 @@ import torch
 import transformers
 from PIL import Image
 
-from engine import loading, operations
-from engine.default_model import DEFAULT_MODEL_FOLDER, DEFAULT_MODEL_NAME
+from engine import budgets, loading, operations
 from engine.model import LoadedModel
 from engine.noise import image_generator, initial_noise
 from engine.progress import step_callback
 from engine.request import GenerationRequest, Operation
+from engine.resident import ResidentModels
 from engine.results import (
     GenerationCancelled,
     GenerationResult,
@@ -63,24 +63,18 @@ class Engine:
             device or self.settings.engine_device, self.settings.engine_dtype
         )
         self.speedups = Speedups.from_settings(self.settings)
-        self._loaded: LoadedModel | None = None
+        self.registry = self.settings.registry()
+        self.models = ResidentModels(
+            self.registry, self.device, self.dtype, self.speedups, self.settings.max_loaded_models
+        )
         self._upscaler = None
         self._lock = threading.RLock()
+        self._largest_image = budgets.largest_image(self.settings.max_pixels, self.settings.upscale_budget)
 
     def model(self, name: str | None = None) -> LoadedModel:
-        """The loaded model for a request's `model` (None: MODEL_ID, else the embedded default); loads lazily.
-
-        One model is kept in memory at a time; asking for another one replaces it.
-        """
-        source = name or self.settings.model_id
-        label = source or DEFAULT_MODEL_NAME
-        with self._lock:
-            if self._loaded is None or self._loaded.name != label:
-                self._loaded = None
-                location = source or str(DEFAULT_MODEL_FOLDER)
-                pipe = loading.load_text_to_image(location, self.device, self.dtype, self.speedups)
-                self._loaded = LoadedModel(label, pipe)
-            return self._loaded
+        """The loaded model for a request's `model`: a registered name, None for the default (see
+        `engine.registry`); loads it lazily, keeping up to MAX_LOADED_MODELS in memory."""
+        return self.models.get(name)
 
     def warm_up(self, batch_sizes: Iterable[int] = (4,), aspects: Iterable[tuple[int, int]] = ((1, 1),)) -> float:
         """Compile now for every (aspect, batch size) pair, so compilation never lands on a user's job.
@@ -112,25 +106,38 @@ class Engine:
         return time.perf_counter() - start
 
     def resolve(self, request: GenerationRequest) -> GenerationRequest:
-        """Fill size, steps, guidance, sampler, strength and chaos seed; warn about truncated prompts."""
+        """Fill size, steps, guidance, sampler, strength and chaos seed from the request, else the model's
+        registry entry, else the settings; warn about truncated prompts. A request past a pixel budget (a
+        stored one too, after the operator lowered it) or for an unregistered model raises RequestError."""
         model = self.model(request.model)
+        preset, settings = model.entry, self.settings
+        guidance = next(
+            value for value in (request.guidance, preset.guidance, settings.default_guidance) if value is not None
+        )
         updates: dict = {
-            "steps": request.steps or self.settings.default_steps,
-            "guidance": self.settings.default_guidance if request.guidance is None else request.guidance,
-            "sampler": self._sampler(request.sampler or self.settings.default_sampler or DEFAULT_SAMPLER),
+            "steps": request.steps or preset.steps or settings.default_steps,
+            "guidance": guidance,
+            "sampler": self._sampler(request.sampler or preset.sampler or settings.default_sampler or DEFAULT_SAMPLER),
             "chaos_seed": request.seed if request.chaos_seed is None else request.chaos_seed,
             "warnings": self._warnings(model, request),
         }
         if request.width is None or request.height is None:
-            if request.operation is Operation.IMAGINE:
-                size = fit_size(request.aspect, model.native_size, model.size_multiple, self.settings.max_pixels)
-            else:
-                source = open_source(request.source_image)
-                size = operations.output_size(request, source.size, model.size_multiple, self.settings.max_pixels)
-            updates["width"], updates["height"] = size
+            updates["width"], updates["height"] = self._size(request, model)
         if request.operation is not Operation.IMAGINE and request.strength is None:
             updates["strength"] = operations.default_strength(request)
-        return GenerationRequest.model_validate({**request.model_dump(), **updates})
+        resolved = GenerationRequest.model_validate({**request.model_dump(), **updates})
+        budgets.check_request(resolved, settings.max_pixels, settings.upscale_budget)
+        return resolved
+
+    def _size(self, request: GenerationRequest, model: LoadedModel) -> tuple[int, int]:
+        max_pixels = self.settings.max_pixels
+        if request.operation is Operation.IMAGINE:
+            return fit_size(request.aspect, model.native_size, model.size_multiple, max_pixels)
+        source = open_source(request.source_image, self._largest_image)
+        refusal = budgets.source_refusal(request, source.size, self.settings.upscale_budget)
+        if refusal:
+            raise RequestError(refusal)
+        return operations.output_size(request, source.size, model.size_multiple, max_pixels)
 
     def run(
         self,
@@ -225,7 +232,7 @@ class Engine:
 
         That pipeline only offers diffusers' older per-step `callback`, so progress goes through it."""
         pipe = self.upscaler()
-        source = open_source(request.source_image)
+        source = open_source(request.source_image, self._largest_image)
 
         def on_step(step, timestep, latents):
             on_step_end(pipe, step, timestep, {"latents": latents})
@@ -266,7 +273,9 @@ class Engine:
                 "latents": latents.to(model.device, model.dtype),
             }
             return model.text_to_image, call, None
-        plan = operations.plan(first, open_source(first.source_image), model.size_multiple, self.settings.max_pixels)
+        plan = operations.plan(
+            first, open_source(first.source_image, self._largest_image), model.size_multiple, self.settings.max_pixels
+        )
         call = common | {
             "image": [plan.image] * len(slots),
             "strength": plan.strength,
@@ -308,12 +317,16 @@ class Engine:
         )
 
 
-def open_source(path: str | Path | None) -> Image.Image:
+def open_source(path: str | Path | None, max_pixels: int) -> Image.Image:
+    """The source image of an image operation, refused when it is missing, damaged or larger than any image
+    this bot makes (so a crafted file is never decoded)."""
+    if path is None:
+        raise RequestError("this operation needs a source image")
     try:
-        with Image.open(path) as image:
+        with budgets.open_checked(path, max_pixels) as image:
             return image.convert("RGB")
-    except (OSError, ValueError, TypeError) as error:
-        raise RequestError(f"cannot read the source image {path}: {error}") from None
+    except (OSError, ValueError) as error:
+        raise RequestError(f"The source image cannot be used: {error}.") from None
 
 
 def _slots(requests: Sequence[GenerationRequest]) -> list[_Slot]:

@@ -18,11 +18,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from engine.request import MAX_SEED, GenerationRequest
+from engine.registry import ModelRegistry
+from engine.request import MAX_ASPECT_RATIO, MAX_SEED, GenerationRequest
 from engine.samplers import SAMPLERS, UnknownSamplerError, normalize_sampler
 
 MAX_ASPECT_SIDE = 10000
-MAX_ASPECT_RATIO = 4
 MAX_MODEL_NAME = 200
 MAX_SHOWN_VALUE = 60
 
@@ -179,7 +179,7 @@ _FLAGS = (
     _Flag("stylize", ("s",), "a whole number from 0 to 1000, like --stylize 250", _whole(0, 1000)),
     _Flag("chaos", ("c",), "a whole number from 0 to 100, like --chaos 50", _whole(0, 100)),
     _Flag("tile", (), "no value, like --tile", _switch),
-    _Flag("model", (), "one model name, like --model stabilityai/sd-turbo", _model_name),
+    _Flag("model", (), "the name of one of this server's models, like --model turbo (/info lists them)", _model_name),
     _Flag("sampler", (), f"one of {', '.join(SAMPLERS)}, like --sampler euler-a", _sampler),
 )
 _BY_NAME = {alias: flag for flag in _FLAGS for alias in (flag.name, *flag.aliases)}
@@ -264,11 +264,16 @@ def _merge_terms(*groups: list[str]) -> str:
     return ", ".join(merged.values())
 
 
-def parse_prompt(text: str, defaults: PromptDefaults | None = None) -> GenerationRequest:
-    """A GenerationRequest for `text`, or FlagError saying what to fix."""
+def parse_prompt(
+    text: str, defaults: PromptDefaults | None = None, *, models: ModelRegistry | None = None
+) -> GenerationRequest:
+    """A GenerationRequest for `text`, or FlagError saying what to fix. With `models`, a model that is not
+    registered there (from --model, or a stale default from /settings) is refused by name."""
     defaults = defaults or PromptDefaults()
     prompt, pairs = _split(text)
     values, warnings = _parse_flags(pairs)
+    if models is not None:
+        _check_registered(values.get("model"), defaults.model, models)
     if not prompt:
         raise FlagError("the prompt is empty: describe the image before any flags, like: a red fox in snow --ar 3:2")
     guidance = values.get("cfg", defaults.guidance)
@@ -289,6 +294,17 @@ def parse_prompt(text: str, defaults: PromptDefaults | None = None) -> Generatio
     if "seed" in values:
         fields["seed"] = values["seed"]
     return GenerationRequest(**fields)
+
+
+def _check_registered(flag: str | None, default: str | None, models: ModelRegistry) -> None:
+    names = ", ".join(models.names)
+    if flag is not None and flag not in models:
+        raise FlagError(f"--model expects one of this server's models: {names} (got {_shown(flag)})")
+    if flag is None and default is not None and default not in models:
+        raise FlagError(
+            f"your default model {_shown(default)} (from /settings) is not available here any more; "
+            f"choose one of {names} with /settings model"
+        )
 
 
 def _format_number(number: float) -> str:

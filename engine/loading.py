@@ -20,10 +20,10 @@ from diffusers import (
     StableDiffusionXLPipeline,
 )
 
+from engine.registry import CHECKPOINT_SUFFIXES, looks_like_path
 from engine.results import ModelNotFoundError
 from engine.speedups import Speedups, apply_speedups
 
-CHECKPOINT_SUFFIXES = (".safetensors", ".ckpt")
 # A key only SDXL checkpoints have (its second text encoder); picks the pipeline class for single files.
 SDXL_CHECKPOINT_KEY = "conditioner.embedders.1.model.transformer.resblocks.9.mlp.c_proj.bias"
 
@@ -61,32 +61,26 @@ def choose_device(requested: str | None = None, requested_dtype: str | None = No
     return device, torch.float32
 
 
-def looks_like_path(model_id: str) -> bool:
-    return (
-        model_id.startswith((".", "/", "~"))
-        or model_id.endswith(CHECKPOINT_SUFFIXES)
-        or model_id.count("/") > 1
-        or Path(model_id).expanduser().exists()
-    )
+def load_pipeline(source: str, dtype: torch.dtype, revision: str | None = None) -> DiffusionPipeline:
+    """Load `source` into host memory (not yet onto the device), or raise ModelNotFoundError with one
+    actionable message. Loading before placing lets an engine try a new model while the models it holds
+    keep serving, and free device memory only once the new one is known to load."""
+    return _load(source, dtype, AutoPipelineForText2Image, allow_single_file=True, revision=revision)
 
 
-def load_text_to_image(
-    model_id: str, device: torch.device, dtype: torch.dtype, speedups: Speedups | None = None
-) -> DiffusionPipeline:
-    """Load `model_id` onto `device` with `speedups` applied; raise ModelNotFoundError with one actionable message.
-
-    The derived pipelines (`image_to_image`, `inpainting`) share its modules and so its speedups."""
-    pipe = _load(model_id, device, dtype, AutoPipelineForText2Image, allow_single_file=True)
-    return apply_speedups(pipe, speedups or Speedups())
+def place(pipe: DiffusionPipeline, device: torch.device, speedups: Speedups | None = None) -> DiffusionPipeline:
+    """Move a loaded pipeline onto `device` and apply `speedups`. The derived pipelines (`image_to_image`,
+    `inpainting`) share its modules and so its speedups."""
+    return apply_speedups(pipe.to(device), speedups or Speedups())
 
 
 def load_upscaler(model_id: str, device: torch.device, dtype: torch.dtype) -> DiffusionPipeline:
     """Load a dedicated upscaler pipeline (hub id or diffusers folder), e.g. the SD x4 upscaler."""
-    return _load(model_id, device, dtype, DiffusionPipeline, allow_single_file=False)
+    return _load(model_id, dtype, DiffusionPipeline, allow_single_file=False).to(device)
 
 
 def _load(
-    model_id: str, device: torch.device, dtype: torch.dtype, loader, allow_single_file: bool
+    model_id: str, dtype: torch.dtype, loader, *, allow_single_file: bool, revision: str | None = None
 ) -> DiffusionPipeline:
     if looks_like_path(model_id):
         path = Path(model_id).expanduser()
@@ -101,9 +95,9 @@ def _load(
             raise ModelNotFoundError(f"{model_id!r} is a single file; this model must be a diffusers folder or hub id.")
         pipe = _load_single_file(path, dtype) if path.is_file() else _load_folder(path, dtype, loader)
     else:
-        pipe = _load_from_hub(model_id, dtype, loader)
+        pipe = _load_from_hub(model_id, dtype, loader, revision)
     pipe.set_progress_bar_config(disable=True)
-    return pipe.to(device)
+    return pipe
 
 
 def _load_folder(path: Path, dtype: torch.dtype, loader) -> DiffusionPipeline:
@@ -143,10 +137,10 @@ def _is_sdxl_checkpoint(path: Path) -> bool:
     return SDXL_CHECKPOINT_KEY in state.get("state_dict", state)
 
 
-def _load_from_hub(model_id: str, dtype: torch.dtype, loader) -> DiffusionPipeline:
+def _load_from_hub(model_id: str, dtype: torch.dtype, loader, revision: str | None = None) -> DiffusionPipeline:
     """Try the local hub cache first (instant, works offline), then the network."""
     try:
-        return loader.from_pretrained(model_id, dtype=dtype, local_files_only=True)
+        return loader.from_pretrained(model_id, dtype=dtype, revision=revision, local_files_only=True)
     except (OSError, ValueError):
         pass
     offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
@@ -158,12 +152,24 @@ def _load_from_hub(model_id: str, dtype: torch.dtype, loader) -> DiffusionPipeli
         )
     _check_hub_reachable(model_id)
     try:
-        return loader.from_pretrained(model_id, dtype=dtype)
+        return loader.from_pretrained(model_id, dtype=dtype, revision=revision)
     except Exception as error:  # the hub client raises many unrelated error types for one cause
         raise ModelNotFoundError(
             f"Model {model_id!r} could not be downloaded from the Hugging Face hub "
             f"({type(error).__name__}: {error}). Check that it is a diffusers pipeline, or set MODEL_ID to a local "
             "diffusers folder or .safetensors file."
+        ) from error
+
+
+def download(model_id: str, revision: str | None = None) -> None:
+    """Bring a hub model's pipeline files into the Hugging Face cache (what `from_pretrained` will read), with
+    the hub client's progress bars; ModelNotFoundError with the cause when it cannot."""
+    _check_hub_reachable(model_id)
+    try:
+        DiffusionPipeline.download(model_id, revision=revision)
+    except Exception as error:  # the hub client raises many unrelated error types for one cause
+        raise ModelNotFoundError(
+            f"Model {model_id!r} could not be downloaded from the Hugging Face hub ({type(error).__name__}: {error})."
         ) from error
 
 

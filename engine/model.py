@@ -10,12 +10,14 @@ import torch
 from diffusers import DiffusionPipeline
 
 from engine import loading
+from engine.registry import RegisteredModel
 from engine.samplers import SAMPLERS, normalize_sampler
 
 
 class LoadedModel:
-    def __init__(self, name: str, pipe: DiffusionPipeline):
-        self.name = name
+    def __init__(self, entry: RegisteredModel, pipe: DiffusionPipeline):
+        self.entry = entry
+        self.name = entry.name
         self.text_to_image = pipe
         self._base_scheduler_config = dict(pipe.scheduler.config)
         self._derive_lock = threading.Lock()
@@ -26,8 +28,9 @@ class LoadedModel:
 
     @property
     def native_size(self) -> int:
-        """The side length it was trained at: 64 for the tiny default, 512 for SD 1.5, 1024 for SDXL."""
-        return self.text_to_image.unet.config.sample_size * self.vae_scale
+        """The side length it was trained at: 64 for the tiny default, 512 for SD 1.5, 1024 for SDXL (or what
+        the operator's registry entry says)."""
+        return self.entry.size or self.text_to_image.unet.config.sample_size * self.vae_scale
 
     @property
     def size_multiple(self) -> int:

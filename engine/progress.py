@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from engine.outputs import make_grid
 from engine.preview import latent_previews
 from engine.results import GenerationCancelled, Progress
@@ -9,7 +11,8 @@ from engine.results import GenerationCancelled, Progress
 
 def step_callback(sdxl: bool, slots: list[tuple[int, bool]], callbacks, cancel, preview: bool):
     """The callback for one run. `slots` holds (request index, kept) for each image in the batch;
-    each request's callback sees a preview grid of only its own kept images."""
+    each request's callback may ask for a preview grid of only its own kept images, rendered then (at most
+    once per step for the whole batch), so steps whose previews nobody sends cost nothing."""
 
     def on_step_end(pipe, step, timestep, tensors):
         if cancel is not None and cancel.is_set():
@@ -18,16 +21,18 @@ def step_callback(sdxl: bool, slots: list[tuple[int, bool]], callbacks, cancel, 
             return {}
         # The dedicated upscaler has no num_timesteps; it always runs its scheduler's full schedule.
         total = getattr(pipe, "num_timesteps", None) or len(pipe.scheduler.timesteps)
-        previews = latent_previews(tensors["latents"], sdxl=sdxl) if preview else None
+        previews = functools.cache(lambda: latent_previews(tensors["latents"], sdxl=sdxl))
         for index, callback in enumerate(callbacks):
             if callback is None:
                 continue
-            picture = None
-            if previews is not None:
-                picture = make_grid(
-                    [p for p, (owner, kept) in zip(previews, slots, strict=False) if owner == index and kept]
-                )
-            callback(Progress(step + 1, total, (step + 1) / total, picture))
+            make_preview = functools.partial(_grid_of, previews, slots, index) if preview else None
+            callback(Progress(step + 1, total, (step + 1) / total, make_preview))
         return {}
 
     return on_step_end
+
+
+def _grid_of(previews, slots: list[tuple[int, bool]], index: int):
+    return make_grid(
+        [picture for picture, (owner, kept) in zip(previews(), slots, strict=True) if owner == index and kept]
+    )

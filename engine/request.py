@@ -14,6 +14,12 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 MAX_SEED = 2**32 - 1
+# No image wider or taller than this; --ar and pans stop here.
+MAX_ASPECT_RATIO = 4
+# A replay runs at most this many images in one batch (MAX_BATCH_IMAGES is at most 64 too).
+MAX_REPLAY_BATCH = 64
+# The most images one job makes.
+MAX_COUNT = 16
 
 
 class Operation(StrEnum):
@@ -58,7 +64,7 @@ class GenerationRequest(BaseModel):
     guidance: float | None = Field(default=None, ge=0.0, le=30.0)
     sampler: str | None = None
     seed: int = Field(default_factory=random_seed, ge=0, le=MAX_SEED)
-    count: int = Field(default=4, ge=1, le=16)
+    count: int = Field(default=4, ge=1, le=MAX_COUNT)
     chaos: int = Field(default=0, ge=0, le=100)
     # Seed of the noise a job's images share under --chaos; `Engine.resolve` sets it to `seed`, so an
     # image replayed on its own (seed + i, count 1) keeps the shared noise of the job it came from.
@@ -70,7 +76,7 @@ class GenerationRequest(BaseModel):
     direction: Direction | None = None
     mode: str | None = None
     warnings: tuple[str, ...] = ()
-    replay_batch: int | None = Field(default=None, ge=1)
+    replay_batch: int | None = Field(default=None, ge=1, le=MAX_REPLAY_BATCH)
     replay_slot: int | None = Field(default=None, ge=0)
 
     @model_validator(mode="after")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,12 @@ class Progress:
     step: int
     total: int
     fraction: float
-    preview: Image.Image | None = None
+    make_preview: Callable[[], Image.Image] | None = field(default=None, repr=False, compare=False)
+    """Renders this step's preview when called; None when the run was asked for no previews. Lazy, because a
+    preview is only wanted on the steps when one will be sent."""
+
+    def preview(self) -> Image.Image | None:
+        return self.make_preview() if self.make_preview is not None else None
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,10 @@ class GenerationCancelled(Exception):
 
 class RequestError(ValueError):
     """The request cannot run as asked (unknown sampler, unreadable source image); the message is for the user."""
+
+
+class ModelUnavailable(RequestError):
+    """A registered model could not be loaded; the message names it but not where it comes from."""
 
 
 class ModelNotFoundError(RuntimeError):

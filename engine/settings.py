@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from engine.registry import DEFAULT_MODEL, ModelRegistry, RegisteredModel, parse_models
 
 CompileSetting = Literal["off", "default", "max-autotune-no-cudagraphs", "reduce-overhead"]
 
@@ -13,12 +16,20 @@ class EngineSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_ignore_empty=True, extra="ignore", protected_namespaces=())
 
     model_id: str | None = None
-    """Hub id, local diffusers folder or single .safetensors/.ckpt file; None uses the embedded default."""
+    """The `default` model: hub id, local diffusers folder or single .safetensors/.ckpt file; None uses the
+    embedded default."""
+    models: Annotated[tuple[RegisteredModel, ...], NoDecode] = ()
+    """More models members may choose by name (`engine.registry` has the format)."""
+    max_loaded_models: int = Field(default=1, ge=1)
+    """How many models an engine keeps in memory; the least recently used goes first when another loads."""
     upscaler_model: str | None = None
     """Optional dedicated upscaler (e.g. stabilityai/stable-diffusion-x4-upscaler) for the upscale operation."""
     engine_device: str | None = None
     engine_dtype: str | None = None
-    max_pixels: int = 1024 * 1024
+    max_pixels: int = Field(default=1024 * 1024, ge=64 * 64)
+    """The most pixels of one image made by imagine, variation, zoom or pan."""
+    upscale_max_pixels: int | None = Field(default=None, ge=64 * 64)
+    """The most pixels of an upscaled image; None means 4 × MAX_PIXELS."""
     default_steps: int = 30
     default_guidance: float = 7.0
     default_sampler: str | None = None
@@ -31,3 +42,25 @@ class EngineSettings(BaseSettings):
     engine_compile: CompileSetting = "off"
     """torch.compile mode for the UNet and VAE decoder; compiles at worker start (`Engine.warm_up`)."""
     engine_vae_tiling: bool = False
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _parse_models(cls, value: object) -> object:
+        return parse_models(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _check_registry(self) -> EngineSettings:
+        self.registry()  # a duplicate name, or MODEL_ID beside a MODELS entry named default, fails at start-up
+        return self
+
+    def registry(self) -> ModelRegistry:
+        entries = list(self.models)
+        if self.model_id is not None:
+            if any(entry.name == DEFAULT_MODEL for entry in entries):
+                raise ValueError(f"MODELS names a {DEFAULT_MODEL!r} model and MODEL_ID is set too; keep one of them")
+            entries.insert(0, RegisteredModel(name=DEFAULT_MODEL, source=self.model_id))
+        return ModelRegistry(entries)
+
+    @property
+    def upscale_budget(self) -> int:
+        return self.upscale_max_pixels or 4 * self.max_pixels

@@ -41,10 +41,12 @@ from jobs.messages import (
     JobProgress,
     JobSucceeded,
     Ready,
+    Resident,
     RunGroup,
     Shutdown,
 )
 from jobs.queue import JobQueue
+from jobs.serving import model_of
 from jobs.settings import JobSettings
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,8 @@ class _Group:
     jobs: tuple[str, ...]
     """In the order sent: a job's position is its bit in the cancel mask."""
     unfinished: set[str]
+    model: str
+    """The registered model it runs on (a group shares one): loaded by the time it starts."""
     started: bool = False
 
 
@@ -135,6 +139,8 @@ class DeviceWorker:
         self._claims = _Backoff()
         """When to claim again after a claim failed; writes waiting do not stop the device from working."""
         self._last_heard = time.monotonic()
+        self._resident: frozenset[str] = frozenset()
+        """The models the engine process reported holding."""
         self._first_spawn: Future[None] = Future()
         self._wake_read, self._wake_write = socket.socketpair()
         self._wake_write.setblocking(False)
@@ -276,7 +282,10 @@ class DeviceWorker:
     def _dispatch(self) -> bool:
         try:
             claimed = self._queue.claim_next(
-                device=self.device, batch_id=uuid.uuid4().hex, max_batch_images=self._settings.max_batch_images
+                device=self.device,
+                batch_id=uuid.uuid4().hex,
+                max_batch_images=self._settings.max_batch_images,
+                loaded_models=self._resident | {group.model for group in self._groups.values()},
             )
         except Exception:
             log.exception(
@@ -291,7 +300,7 @@ class DeviceWorker:
         seq, self._next_seq = self._next_seq, self._next_seq + 1
         with self._lock:
             self._signal.open_group(seq)
-            self._groups[seq] = _Group(seq, ids, set(ids))
+            self._groups[seq] = _Group(seq, ids, set(ids), model_of(claimed[0]))
         jobs = tuple(GroupJob(job.public_id, job.parameters) for job in claimed)
         preview = any(self._hub.has_subscribers(public_id) for public_id in ids)
         self._engine.send(RunGroup(seq, jobs, preview=preview))
@@ -313,8 +322,11 @@ class DeviceWorker:
 
     def _handle(self, message: EngineMessage) -> None:
         match message:
-            case Ready():
+            case Ready(resident=resident):
                 self._ready, self._restarts, self._look_for_work = True, 0, True
+                self._resident = frozenset(resident)
+            case Resident(models=models):
+                self._resident = frozenset(models)
             case EngineBroken(details=details):
                 log.error("building the engine for %s failed:\n%s", self.device, details)
             case GroupStarted(seq=seq):
@@ -357,7 +369,7 @@ class DeviceWorker:
         """The engine process exited or died: hand its jobs back and, unless stopping, start another."""
         engine, self._engine = self._engine, None
         engine.reap()
-        self._ready, self._shutdown_sent = False, False
+        self._ready, self._shutdown_sent, self._resident = False, False, frozenset()
         with self._lock:
             groups = list(self._groups.values())
             self._groups.clear()

@@ -33,6 +33,7 @@ from typing import Any
 import cloudpickle
 from pydantic import ValidationError
 
+from engine import budgets
 from engine.quiet import quiet_libraries
 from engine.request import GenerationRequest
 from engine.results import GenerationCancelled, Progress
@@ -48,6 +49,7 @@ from jobs.messages import (
     JobProgress,
     JobSucceeded,
     Ready,
+    Resident,
     RunGroup,
     Shutdown,
 )
@@ -239,6 +241,9 @@ def serve(
     out of the first user's job; with compilation off it costs nothing.
     """
     die_with_parent(parent_pid)
+    # Registered models were downloaded at start-up (jobs.service.prefetch_models): nothing a job asks for may
+    # reach the network. Set before the engine's libraries are imported, which read it once.
+    os.environ["HF_HUB_OFFLINE"] = "1"
     os.nice(ENGINE_NICENESS)
     quiet_libraries()  # loading bars and import notes from every engine start would bury the bot's log
     if threads is not None:
@@ -252,7 +257,9 @@ def serve(
     except Exception:
         outbox.send(EngineBroken(traceback.format_exc()))
         raise
-    outbox.send(Ready(os.getpid()))
+    budgets.limit_decoded_pixels(engine.settings.max_pixels, engine.settings.upscale_budget)
+    resident = engine.models.names
+    outbox.send(Ready(os.getpid(), resident))
     waiting: deque[RunGroup | Shutdown] = deque()
     # One thread: results reach the bot in the order their groups ran. Leaving the block waits for
     # the images still being saved, so a Shutdown never loses finished work.
@@ -271,6 +278,9 @@ def serve(
                         outbox.send(GroupSkipped(message.seq))
                 return
             _run_group(engine, waiting.popleft(), outbox, cancel, saver, data_dir, preview_interval)
+            if engine.models.names != resident:
+                resident = engine.models.names
+                outbox.send(Resident(resident))
 
 
 def die_with_parent(parent_pid: int) -> None:
@@ -325,8 +335,8 @@ def _run_group(
 
     def progress(public_id: str, update: Progress) -> None:
         now, png = time.monotonic(), None
-        if update.preview is not None and now - last_preview.get(public_id, -preview_interval) >= preview_interval:
-            png, last_preview[public_id] = preview_png(update.preview), now
+        if update.make_preview is not None and now - last_preview.get(public_id, -preview_interval) >= preview_interval:
+            png, last_preview[public_id] = preview_png(update.preview()), now
         outbox.send(JobProgress(public_id, float(update.fraction), png))
 
     try:

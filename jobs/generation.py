@@ -27,6 +27,9 @@ from jobs.results import ImageRecord, JobResult, forget_result, result_folder, w
 
 log = logging.getLogger(__name__)
 
+# The largest preview sent to the bot's process: about one megapixel, whatever the image size.
+PREVIEW_MAX_PIXELS = 1_000_000
+
 
 @dataclass(frozen=True)
 class ClaimedJob:
@@ -119,8 +122,13 @@ def save_images(result: GenerationResult, public_id: str, data_dir: Path) -> Job
 
 
 def preview_png(preview: Image.Image | None) -> bytes | None:
+    """The preview as a PNG of at most PREVIEW_MAX_PIXELS (a 16-image grid of large images is scaled down),
+    so what reaches the bot's process is always small enough to post as it is."""
     if preview is None:
         return None
+    if preview.width * preview.height > PREVIEW_MAX_PIXELS:
+        scale = (PREVIEW_MAX_PIXELS / (preview.width * preview.height)) ** 0.5
+        preview = preview.resize((max(1, int(preview.width * scale)), max(1, int(preview.height * scale))))
     buffer = io.BytesIO()
     preview.save(buffer, format="PNG")
     return buffer.getvalue()

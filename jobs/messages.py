@@ -40,6 +40,15 @@ class Shutdown:
 @dataclass(frozen=True)
 class Ready:
     pid: int
+    resident: tuple[str, ...] = ()
+    """The registered models in the engine's memory (warm-up loads the default)."""
+
+
+@dataclass(frozen=True)
+class Resident:
+    """The models in the engine's memory changed (one was loaded, perhaps another dropped)."""
+
+    models: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,7 @@ class GroupSkipped:
 
 EngineMessage = (
     Ready
+    | Resident
     | EngineBroken
     | GroupStarted
     | JobProgress

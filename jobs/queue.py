@@ -73,9 +73,12 @@ class JobQueue(ABC):
         """All queued jobs in the order they will be served."""
 
     @abstractmethod
-    def claim_next(self, *, device: str, batch_id: str, max_batch_images: int) -> list[WaitingJob]:
+    def claim_next(
+        self, *, device: str, batch_id: str, max_batch_images: int, loaded_models: frozenset[str] = frozenset()
+    ) -> list[WaitingJob]:
         """queued → running, in one transaction: the next job in serving order (within its user's running
-        cap) and the compatible waiting imagine jobs that fit in the same UNet batch. Announces Started."""
+        cap; a job for one of the device's `loaded_models` may go first, within MODEL_SWITCH_PATIENCE) and
+        the compatible waiting imagine jobs that fit in the same UNet batch. Announces Started."""
 
     @abstractmethod
     def finish(self, public_id: str, result: JobResult) -> JobView | None:

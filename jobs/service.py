@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import subprocess
+import sys
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -18,6 +20,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from engine.prefetch import hub_sources
 from engine.request import GenerationRequest
 from engine.settings import EngineSettings
 from jobs.database import make_engine, make_session_factory, upgrade_to_head
@@ -47,6 +50,22 @@ POSTGRES_THREADS = 8
 
 class UnknownJob(LookupError):
     """No job has this public id."""
+
+
+class ModelDownloadFailed(RuntimeError):
+    """A registered hub model could not be brought into the cache at start-up; the message says what to do."""
+
+
+def prefetch_models() -> None:
+    """Download the registered hub models before the first job (a child process: it needs diffusers), so no
+    member's job ever waits on a download; the engine processes then run with the hub offline."""
+    if not hub_sources(EngineSettings()):
+        return
+    if subprocess.run([sys.executable, "-m", "engine.prefetch"]).returncode != 0:
+        raise ModelDownloadFailed(
+            "Some registered models could not be downloaded (see the lines above). Check the network and the "
+            "ids in MODEL_ID, MODELS and UPSCALER_MODEL, then start again."
+        )
 
 
 class JobService:
@@ -89,6 +108,7 @@ class JobService:
         self._started_at = time.monotonic()
         if not self._process_jobs:
             return
+        await asyncio.to_thread(prefetch_models)
         await self._run(self.queue.recover)
         devices = self._devices or tuple(await asyncio.to_thread(self.settings.devices))
         self._processor = Processor(
@@ -186,7 +206,6 @@ class JobService:
             queue_length=len(waiting),
             running=running,
             positions_by_user={user: tuple(places) for user, places in positions.items()},
-            model=EngineSettings().model_id or "embedded default model",
             devices=self._processor.devices if self._processor else (),
             uptime_seconds=time.monotonic() - self._started_at,
         )

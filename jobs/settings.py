@@ -33,6 +33,9 @@ class JobSettings(BaseSettings):
     preview_interval: float = Field(default=1.0, ge=0)
     """Seconds between two preview PNGs of one job (its first step always sends one). The bot edits a message
     at most every 2 s, and every preview encoded is time the engine process is not driving the device."""
+    model_switch_patience: int = Field(default=4, ge=0)
+    """A waiting job whose model no engine holds lets at most this many groups for a loaded model go first, so
+    members alternating between two models do not force a model load per job; 0 keeps strict round-robin."""
     engine_watchdog_seconds: float = Field(default=600.0, gt=0)
     """An engine process that reports nothing (no progress, no result) for this long while generating is
     killed and started again; its jobs go back in line, counting an attempt. Loading a model that is not

@@ -1,14 +1,14 @@
 """The queue kept in the jobs table: round-robin across users, caps checked at submit, and every
 transition committed and announced here (see `jobs.queue`).
 
-Serving order: the next job is the oldest queued job of the user who was served least recently
-(users never served come first, by their oldest job). A user who queues ten jobs therefore
-cannot keep another user waiting behind all ten.
+Serving order (`jobs.serving`): the next job is the oldest queued job of the user who was served least
+recently, within each user's running cap; a job for a model the device holds may go a little ahead.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from datetime import datetime
@@ -21,29 +21,10 @@ from jobs.events import Cancelled, EventHub, Failed, Finished, PositionsPublishe
 from jobs.models import MAX_DELIVERY_NOTE, Image, Job, new_public_id, utcnow
 from jobs.queue import JobQueue, NewJob, QueueFull, UnknownParent, WaitingJob, interrupted_message
 from jobs.results import JobResult, saved_result
+from jobs.serving import prefer_loaded, serving_order
 from jobs.settings import JobSettings
 from jobs.states import FINISHED_STATUSES, JobKind, JobStatus
 from jobs.views import JobView
-
-
-def serving_order(
-    queued: Sequence[Row], last_served: dict[int, datetime | None], allowance: dict[int, int] | None = None
-) -> list[Row]:
-    """Round-robin over users ordered by when they were last served; `allowance` caps jobs per user."""
-    by_user: dict[int, list[Row]] = defaultdict(list)
-    for job in sorted(queued, key=lambda job: job.id):
-        if allowance is None or len(by_user[job.user_id]) < allowance.get(job.user_id, 0):
-            by_user[job.user_id].append(job)
-    by_user = {user: jobs for user, jobs in by_user.items() if jobs}
-
-    def user_key(user: int) -> tuple:
-        served = last_served.get(user)
-        first_job = by_user[user][0].id
-        return (0, 0, first_job) if served is None else (1, served, first_job)
-
-    users = sorted(by_user, key=user_key)
-    rounds = max((len(jobs) for jobs in by_user.values()), default=0)
-    return [by_user[user][turn] for turn in range(rounds) for user in users if turn < len(by_user[user])]
 
 
 class SqlJobQueue(JobQueue):
@@ -57,6 +38,9 @@ class SqlJobQueue(JobQueue):
         self._data_dir = settings.data_dir
         self._hub = hub
         self._positions = PositionsPublisher(self.positions, hub, background)
+        self._passed_over: Counter[str] = Counter()
+        """How often each waiting job let a job for a loaded model go first (`prefer_loaded`)."""
+        self._passed_over_lock = threading.Lock()
 
     # queued
 
@@ -141,7 +125,9 @@ class SqlJobQueue(JobQueue):
 
     # running
 
-    def claim_next(self, *, device: str, batch_id: str, max_batch_images: int) -> list[WaitingJob]:
+    def claim_next(
+        self, *, device: str, batch_id: str, max_batch_images: int, loaded_models: frozenset[str] = frozenset()
+    ) -> list[WaitingJob]:
         with self._sessions.begin() as session:
             queued, served = self._queued_and_served(session, lock=True)
             if not queued:
@@ -154,9 +140,13 @@ class SqlJobQueue(JobQueue):
             limit = self._settings.max_running_per_user
             allowance = {job.user_id: limit - running.get(job.user_id, 0) for job in queued}
             candidates = self._waiting(serving_order(queued, served, allowance))
-            group = [
-                candidates[position] for position in pick_group([job.request for job in candidates], max_batch_images)
-            ]
+            with self._passed_over_lock:
+                patience = self._settings.model_switch_patience
+                candidates = prefer_loaded(candidates, loaded_models, self._passed_over, patience)
+                picked = pick_group([job.request for job in candidates], max_batch_images)
+                group = [candidates[position] for position in picked]
+                for job in group:
+                    self._passed_over.pop(job.public_id, None)
             if group:
                 session.execute(
                     update(Job)

@@ -76,6 +76,5 @@ class QueueStats:
     running: int
     positions_by_user: dict[int, tuple[int, ...]] = field(hash=False)
     """Each user's queued jobs' 1-based places in the line."""
-    model: str
     devices: tuple[str, ...]
     uptime_seconds: float

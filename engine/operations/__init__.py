@@ -12,6 +12,7 @@ from typing import Literal
 
 from PIL import Image
 
+from engine.budgets import fit_within
 from engine.operations import outpaint, upscale, variation
 from engine.request import GenerationRequest, Operation
 
@@ -32,11 +33,11 @@ def output_size(
 ) -> tuple[int, int]:
     match request.operation:
         case Operation.VARIATION:
-            return variation.output_size(source_size, multiple)
+            return fit_within(variation.output_size(source_size, multiple), max_pixels, multiple)
         case Operation.UPSCALE:
             return upscale.output_size(source_size, multiple)
         case Operation.ZOOM:
-            return outpaint.zoom_layout(source_size, multiple).canvas
+            return outpaint.zoom_layout(source_size, multiple, max_pixels).canvas
         case Operation.PAN:
             return outpaint.pan_layout(source_size, request.direction, multiple, max_pixels).canvas
     raise ValueError(f"{request.operation} does not work on a source image")
@@ -58,7 +59,7 @@ def plan(request: GenerationRequest, source: Image.Image, multiple: int, max_pix
         case Operation.VARIATION | Operation.UPSCALE:
             return SourcePlan("image_to_image", source.resize(size, Image.LANCZOS), request.strength)
         case Operation.ZOOM:
-            layout = outpaint.zoom_layout(source.size, multiple)
+            layout = outpaint.zoom_layout(source.size, multiple, max_pixels)
         case Operation.PAN:
             layout = outpaint.pan_layout(source.size, request.direction, multiple, max_pixels)
         case _:

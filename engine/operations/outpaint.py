@@ -1,8 +1,8 @@
 """Zoom out and pan: outpainting with the inpainting pipeline over the text-to-image weights.
 
-Zoom out 2× keeps the source's size: the source shrinks to the centre half and the ring around
-it is painted. Pan extends the canvas by half the source in one direction and paints that strip;
-if the result would exceed the pixel budget, the source is scaled down first. Both paste the
+Zoom out 2× keeps the source's size (within the pixel budget): the source shrinks to the centre
+half and the ring around it is painted. Pan extends the canvas by half the source in one direction
+and paints that strip; if the result would exceed the pixel budget, the source is scaled down first. Both paste the
 source pixels back afterwards, so the known area stays exactly as it was.
 """
 
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageFilter
 
+from engine.budgets import fit_within
 from engine.operations.sizes import snap, snap_down, snap_up
 from engine.request import Direction
 
@@ -29,8 +30,9 @@ class Layout:
     """Where the (resized) source goes on the canvas: x, y, width, height."""
 
 
-def zoom_layout(source_size: tuple[int, int], multiple: int) -> Layout:
-    width, height = snap(source_size[0], multiple), snap(source_size[1], multiple)
+def zoom_layout(source_size: tuple[int, int], multiple: int, max_pixels: int) -> Layout:
+    """The canvas keeps the source's size (scaled down first if that is past `max_pixels`)."""
+    width, height = fit_within((snap(source_size[0], multiple), snap(source_size[1], multiple)), max_pixels, multiple)
     inner_w, inner_h = snap(width / 2, LATENT_CELL), snap(height / 2, LATENT_CELL)
     x = (width - inner_w) // 2 // LATENT_CELL * LATENT_CELL
     y = (height - inner_h) // 2 // LATENT_CELL * LATENT_CELL

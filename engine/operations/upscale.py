@@ -6,12 +6,12 @@ creative (0.4) invents more detail.
 
 from __future__ import annotations
 
+from engine.budgets import UPSCALE_FACTOR
 from engine.operations.sizes import snap
 
 STRENGTHS = {"subtle": 0.2, "creative": 0.4}
-FACTOR = 2
 
 
 def output_size(source_size: tuple[int, int], multiple: int) -> tuple[int, int]:
     width, height = source_size
-    return snap(width * FACTOR, multiple), snap(height * FACTOR, multiple)
+    return snap(width * UPSCALE_FACTOR, multiple), snap(height * UPSCALE_FACTOR, multiple)

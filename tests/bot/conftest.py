@@ -22,8 +22,13 @@ __all__ = ["discord_emulator"]  # re-exported: pytest finds fixtures by name in 
 
 
 @pytest.fixture(scope="session")
-def engine_factory() -> Callable[[str], object]:
+def engine_settings() -> EngineSettings:
     """The embedded default model at 2 steps and 64 px, so a whole bot test runs in seconds."""
+    return EngineSettings(_env_file=None, default_steps=2, max_pixels=64 * 64)
+
+
+@pytest.fixture(scope="session")
+def engine_factory(engine_settings: EngineSettings) -> Callable[[str], object]:
     import torch
 
     torch.set_num_threads(1)
@@ -31,7 +36,7 @@ def engine_factory() -> Callable[[str], object]:
     def build(device: str) -> object:
         from engine.engine import Engine
 
-        return Engine(EngineSettings(_env_file=None, default_steps=2, max_pixels=64 * 64), device=device)
+        return Engine(engine_settings, device=device)
 
     return build
 
@@ -64,12 +69,12 @@ def bot_settings(discord_emulator: DiscordEmulator) -> BotSettings:
 
 
 @pytest.fixture
-def start_bot(discord_emulator: DiscordEmulator, bot_settings: BotSettings, make_jobs):
+def start_bot(discord_emulator: DiscordEmulator, bot_settings: BotSettings, engine_settings: EngineSettings, make_jobs):
     """`async with start_bot() as bot:` runs a bot until the block ends; call again to 'restart'."""
 
     @contextlib.asynccontextmanager
     async def start(*, jobs: JobService | None = None) -> AsyncIterator[ImagineBot]:
-        bot = ImagineBot(bot_settings, jobs or make_jobs(), guild_ready_timeout=0.1)
+        bot = ImagineBot(bot_settings, jobs or make_jobs(), engine_settings=engine_settings, guild_ready_timeout=0.1)
         async with running_client(bot, discord_emulator.bot_token, ready_timeout=60):
             yield bot
 

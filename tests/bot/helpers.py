@@ -34,13 +34,14 @@ async def imagine(emu: DiscordEmulator, prompt: str, *, user: User | None = None
 
 async def reply_to(emu: DiscordEmulator, interaction: Interaction, what: str) -> Message:
     """What the bot answered: the interaction's first followup, else its original response."""
-    return await emu.wait_for(
-        lambda: (
-            (interaction.followups[:1] or [None])[0]
-            or (interaction.original if interaction.original and not interaction.original.loading else None)
-        ),
-        what=what,
-    )
+
+    def answer() -> Message | None:
+        original = interaction.original
+        # A deferred button press (type 6) leaves its message as it was: the answer is then a followup.
+        shown = original is not None and not original.loading and original is not interaction.source_message
+        return (interaction.followups[:1] or [None])[0] or (original if shown else None)
+
+    return await emu.wait_for(answer, what=what)
 
 
 def job_id_of(message: Message) -> str:

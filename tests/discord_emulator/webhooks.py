@@ -97,7 +97,7 @@ class WebhookRoutes:
         if not interaction.acknowledged:
             raise errors.unknown("Webhook", errors.UNKNOWN_WEBHOOK)
         original = interaction.original
-        if original is not None and original.loading and not interaction.followups:
+        if original is not None and original.loading and not original.deleted and not interaction.followups:
             # Discord: the first followup after a deferred reply fills in the "thinking" message,
             # keeping the ephemeral choice made when deferring.
             apply_body(original, body, creating=False)

@@ -11,6 +11,7 @@ from engine.flags import (
     parse_prompt,
     stylize_to_guidance,
 )
+from engine.registry import ModelRegistry, RegisteredModel
 from engine.request import MAX_SEED
 from engine.samplers import SAMPLERS
 
@@ -105,7 +106,7 @@ def test_stylize_maps_onto_guidance(stylize, guidance):
         ("a cat --c -1", "--c expects"),
         ("a cat --tile please", "--tile expects no value"),
         ("a cat --no ,,", "--no expects things to keep out of the image"),
-        ("a cat --model ../../etc", "--model expects one model name"),
+        ("a cat --model ../../etc", "--model expects the name of one of this server's models"),
         ("a cat --sampler lms", "--sampler expects one of " + ", ".join(SAMPLERS)),
         ("--ar 3:2", "the prompt is empty"),
         ("   ", "the prompt is empty"),
@@ -233,3 +234,21 @@ def test_format_flags_round_trips(prompt, flags, defaults):
         return
     again = parse_prompt(f"{request.prompt} {format_flags(request, defaults)}", defaults)
     assert again.model_dump(exclude={"warnings"}) == request.model_dump(exclude={"warnings"})
+
+
+def test_only_registered_models_are_accepted_and_the_refusal_lists_them() -> None:
+    """A member names a model the operator registered; a hub id or a path is refused before a job exists."""
+    registry = ModelRegistry([RegisteredModel(name="turbo", source="stabilityai/sdxl-turbo")])
+    assert parse_prompt("a cat --model turbo", models=registry).model == "turbo"
+    assert parse_prompt("a cat --model default", models=registry).model == "default"
+    for smuggled in ("stabilityai/sdxl-turbo", "evil/huge-model", "data/other/model"):
+        with pytest.raises(FlagError, match="one of this server's models: default, turbo"):
+            parse_prompt(f"a cat --model {smuggled}", models=registry)
+    with pytest.raises(FlagError, match="--model expects"):  # not even a name
+        parse_prompt("a cat --model ../../etc", models=registry)
+
+
+def test_a_default_model_that_is_gone_says_to_change_the_setting() -> None:
+    registry = ModelRegistry([])
+    with pytest.raises(FlagError, match="your default model 'turbo' .* /settings model"):
+        parse_prompt("a cat", PromptDefaults(model="turbo"), models=registry)

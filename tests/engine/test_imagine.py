@@ -120,11 +120,11 @@ def test_progress_is_reported_once_per_step_with_rising_fractions(engine):
     engine.run(request(count=2, steps=3), on_progress=reports.append, preview=True)
     assert [(p.step, p.total) for p in reports] == [(1, 3), (2, 3), (3, 3)]
     assert [p.fraction for p in reports] == sorted(p.fraction for p in reports) and reports[-1].fraction == 1.0
-    assert all(p.preview is not None and p.preview.width > 0 for p in reports)
+    assert all(p.preview() is not None and p.preview().width > 0 for p in reports)
 
     without_preview = []
     engine.run(request(count=1, steps=2), on_progress=without_preview.append)
-    assert [p.preview for p in without_preview] == [None, None]
+    assert [p.preview() for p in without_preview] == [None, None]
 
 
 def test_setting_cancel_mid_run_raises_generation_cancelled(engine):

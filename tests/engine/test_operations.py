@@ -113,7 +113,7 @@ def test_a_pan_canvas_never_exceeds_the_pixel_budget(source_size, direction, mul
 def test_a_missing_source_image_is_a_clear_request_error(engine, tmp_path):
     from engine.engine import RequestError
 
-    with pytest.raises(RequestError, match="cannot read the source image"):
+    with pytest.raises(RequestError, match="The source image cannot be used: gone.png cannot be opened"):
         operate(engine, tmp_path / "gone.png", "variation")
 
 

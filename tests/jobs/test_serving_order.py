@@ -18,8 +18,9 @@ from engine.request import GenerationRequest
 from jobs.database import make_engine, make_session_factory, upgrade_to_head
 from jobs.events import EventHub
 from jobs.queue import NewJob
+from jobs.serving import serving_order
 from jobs.settings import JobSettings
-from jobs.sql_queue import SqlJobQueue, serving_order
+from jobs.sql_queue import SqlJobQueue
 from jobs.states import JobKind
 
 users = st.integers(min_value=1, max_value=5)

@@ -38,6 +38,7 @@ class GuildConfig(commands.Cog):
         admin_role: discord.Role | None = None,
         clear_admin_role: bool = False,
     ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
         if not (interaction.permissions.manage_guild or await self.bot.rules.is_admin(interaction)):
             raise UserFacingError("Only members who can manage this server, or have its admin role, can change this.")
         changes: dict = {"clear_admin_role": clear_admin_role}
@@ -48,7 +49,7 @@ class GuildConfig(commands.Cog):
         if admin_role is not None:
             changes["admin_role_id"] = admin_role.id
         config = await self.bot.jobs.set_guild_config(interaction.guild_id, **changes)
-        await interaction.response.send_message(config_content(config), ephemeral=True)
+        await interaction.followup.send(config_content(config), ephemeral=True)
 
     async def _channels(self, guild: discord.Guild, text: str) -> list[int]:
         if text.strip().lower() == EVERYWHERE:

@@ -14,9 +14,9 @@ class DeleteButton(PersistentButton, spec=DELETE):
 
     @guarded
     async def callback(self, interaction: discord.Interaction[ImagineBot]) -> None:
+        await interaction.response.defer()
         if interaction.user.id != self.owner and not await interaction.client.rules.is_admin(interaction):
             raise UserFacingError(f"Only <@{self.owner}> or a server admin can delete this image.")
-        await interaction.response.defer()
         await interaction.message.delete()
 
 

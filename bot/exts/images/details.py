@@ -17,9 +17,10 @@ class DetailsButton(PersistentButton, spec=DETAILS):
 
     @guarded
     async def callback(self, interaction: discord.Interaction[ImagineBot]) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
         job = await find_job(interaction.client.jobs, self.job)
         image = find_image(job, self.index)
-        await interaction.response.send_message(details_content(job, image), ephemeral=True)
+        await interaction.followup.send(details_content(job, image), ephemeral=True)
 
 
 setup, teardown = button_extension(DetailsButton)

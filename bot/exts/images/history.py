@@ -18,8 +18,9 @@ class History(commands.Cog):
 
     @app_commands.command(description="Your recent jobs and their ids")
     async def history(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
         jobs = await self.bot.jobs.recent_jobs(interaction.user.id, limit=HISTORY_LENGTH)
-        await interaction.response.send_message(history_content(jobs), ephemeral=True)
+        await interaction.followup.send(history_content(jobs), ephemeral=True)
 
 
 async def setup(bot: ImagineBot) -> None:

@@ -6,17 +6,16 @@ is the Upscale button (`bot.exts.imagine.upscale`).
 
 from __future__ import annotations
 
-import asyncio
-
 import discord
 
 from bot.client import ImagineBot
 from bot.custom_ids import SEPARATE, PersistentButton, button_extension
-from bot.errors import UserFacingError, guarded
+from bot.errors import UserFacingError, guarded, public_answer
 from bot.job_lookup import find_image, find_job
 from bot.layouts import image_view
 from bot.public_messages import image_content
-from bot.uploads import UploadTooLarge, fit_file
+from bot.uploads import UnreadableImage, UploadTooLarge
+from engine.budgets import upscale_refusal
 
 
 class SeparateImageButton(PersistentButton, spec=SEPARATE):
@@ -26,19 +25,20 @@ class SeparateImageButton(PersistentButton, spec=SEPARATE):
     @guarded
     async def callback(self, interaction: discord.Interaction[ImagineBot]) -> None:
         bot = interaction.client
-        job = await find_job(bot.jobs, self.job)
-        await bot.rules.check_may_press(interaction, job)
-        image = find_image(job, self.index)
-        stem = f"{self.job}-{self.index}"
-        try:  # reading and maybe re-encoding the tile must not stall the event loop
-            upload = await asyncio.to_thread(fit_file, image.path, stem, interaction.filesize_limit)
-        except UploadTooLarge as error:
-            raise UserFacingError(f"Image #{self.index} can't be sent here: {error}.") from error
-        await interaction.response.send_message(
-            image_content(job.request, interaction.user.id, self.index),
-            file=upload.to_file(),
-            view=image_view(self.job, self.index, interaction.user.id),
-        )
+        async with public_answer(interaction):
+            job = await find_job(bot.jobs, self.job)
+            await bot.rules.check_may_press(interaction, job)
+            image = find_image(job, self.index)
+            try:  # reading and maybe re-encoding the tile happens on the encoder's threads
+                upload = await bot.encoder.fit_file(image.path, f"{self.job}-{self.index}", interaction.filesize_limit)
+            except (UploadTooLarge, UnreadableImage) as error:
+                raise UserFacingError(f"Image #{self.index} can't be sent here: {error}.") from error
+            can_upscale = upscale_refusal(image.width, image.height, bot.limits.upscale_budget) is None
+            await interaction.followup.send(
+                image_content(job.request, interaction.user.id, self.index),
+                file=upload.to_file(),
+                view=image_view(self.job, self.index, interaction.user.id, can_upscale=can_upscale),
+            )
 
 
 setup, teardown = button_extension(SeparateImageButton)

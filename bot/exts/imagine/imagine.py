@@ -23,7 +23,7 @@ class Imagine(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         await self.bot.rules.check_allowed(interaction, prompt)
         settings = await self.bot.jobs.user_settings(interaction.user.id)
-        request = parse_prompt(prompt, PromptDefaults.model_validate(settings.defaults))
+        request = parse_prompt(prompt, PromptDefaults.model_validate(settings.defaults), models=self.bot.models)
         await self.bot.launcher.launch(interaction, request, kind=JobKind.IMAGINE, raw_prompt=prompt)
 
 

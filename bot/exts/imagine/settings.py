@@ -13,6 +13,7 @@ from bot.private_replies import settings_content
 from engine.flags import PromptDefaults, parse_aspect
 
 CLEAR = "default"
+MAX_CHOICES = 25  # Discord shows at most 25 autocomplete choices
 
 
 class Settings(commands.Cog):
@@ -23,7 +24,7 @@ class Settings(commands.Cog):
     @app_commands.describe(
         aspect=f"Aspect ratio such as 16:9, or '{CLEAR}'",
         steps="Denoising steps (1-150)",
-        model=f"Model name, or '{CLEAR}'",
+        model="One of this server's models (/info lists them)",
         others_may_press_my_buttons="Whether others may press the buttons under your images",
         reset="Forget all your defaults first",
     )
@@ -36,6 +37,7 @@ class Settings(commands.Cog):
         others_may_press_my_buttons: bool | None = None,
         reset: bool = False,
     ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
         user_id = interaction.user.id
         current = await self.bot.jobs.user_settings(user_id)
         defaults = {} if reset else dict(current.defaults)
@@ -49,12 +51,23 @@ class Settings(commands.Cog):
             validated = PromptDefaults.model_validate(defaults)
         except (ValidationError, ValueError) as error:
             raise UserFacingError(f"Those settings were not saved: {_first_problem(error)}") from error
+        if validated.model not in self.bot.models:
+            names = ", ".join(self.bot.models.names)
+            raise UserFacingError(
+                f"Those settings were not saved: this server has no model {validated.model!r}; choose one of {names}."
+            )
         updated = await self.bot.jobs.set_user_settings(
             user_id,
             defaults=validated.model_dump(mode="json", exclude_defaults=True),
             others_may_use_buttons=others_may_press_my_buttons,
         )
-        await interaction.response.send_message(settings_content(updated), ephemeral=True)
+        await interaction.followup.send(settings_content(updated), ephemeral=True)
+
+    @settings.autocomplete("model")
+    async def _model_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        """The registered names, as the member types: nothing else can be chosen."""
+        names = [name for name in self.bot.models.names if current.strip().lower() in name]
+        return [app_commands.Choice(name=name, value=name) for name in names[:MAX_CHOICES]]
 
 
 def _aspect(text: str) -> tuple[int, int]:

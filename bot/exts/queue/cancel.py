@@ -21,6 +21,7 @@ class Cancel(commands.Cog):
     @app_commands.command(description="Cancel one of your queued or running jobs")
     @app_commands.describe(job="The job id; leave empty for your newest unfinished job")
     async def cancel(self, interaction: discord.Interaction, job: str | None = None) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
         user_id = interaction.user.id
         job_id = job.strip() if job else await self._newest_unfinished(user_id)
         stored = await find_job(self.bot.jobs, job_id)
@@ -30,7 +31,7 @@ class Cancel(commands.Cog):
             raise UserFacingError(f"Job `{job_id}` has already ended ({stored.status}).")
         if not await self.bot.jobs.cancel(job_id, user_id):
             raise UserFacingError(f"Job `{job_id}` could not be cancelled; it may have just finished.")
-        await interaction.response.send_message(f"Cancelled job `{job_id}`.", ephemeral=True)
+        await interaction.followup.send(f"Cancelled job `{job_id}`.", ephemeral=True)
 
     async def _newest_unfinished(self, user_id: int) -> str:
         pending = [job for job in await self.bot.jobs.recent_jobs(user_id, limit=RECENT_JOBS) if not job.is_finished]

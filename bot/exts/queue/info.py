@@ -18,9 +18,12 @@ class Info(commands.Cog):
 
     @app_commands.command(description="Queue length, your jobs' places, model, devices and uptime")
     async def info(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
         stats = await self.bot.jobs.stats()
         uptime = time.monotonic() - self.bot.started_at
-        await interaction.response.send_message(info_content(stats, interaction.user.id, uptime), ephemeral=True)
+        await interaction.followup.send(
+            info_content(stats, interaction.user.id, uptime, self.bot.models), ephemeral=True
+        )
 
 
 async def setup(bot: ImagineBot) -> None:

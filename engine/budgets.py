@@ -1,0 +1,117 @@
+"""Pixel budgets every operation keeps, so no member can make the bot draw (or store) more than the operator
+allows: MAX_PIXELS per image for imagine, variation, zoom and pan; UPSCALE_MAX_PIXELS for upscales; no
+image wider or taller than 4:1. Pure Python: the bot refuses at the button with the same rules the
+engine checks again on every request it runs, stored ones included.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+
+from PIL import Image
+
+from engine.request import MAX_ASPECT_RATIO, MAX_COUNT, Direction, GenerationRequest, Operation
+from engine.results import RequestError
+
+# Upscale and pan factors, shared with engine.operations (which lays the pictures out).
+UPSCALE_FACTOR = 2
+PAN_GROWTH = 1.5
+
+
+def megapixels(pixels: int) -> str:
+    return f"{pixels / 1_000_000:.2f} MP"
+
+
+def upscale_refusal(width: int, height: int, upscale_max_pixels: int) -> str | None:
+    """Why this image cannot be upscaled 2×, or None when it can."""
+    new_width, new_height = width * UPSCALE_FACTOR, height * UPSCALE_FACTOR
+    if new_width * new_height <= upscale_max_pixels:
+        return None
+    return (
+        f"This image is {width}×{height}; upscaled it would be {new_width}×{new_height} "
+        f"({megapixels(new_width * new_height)}), more than this server's upscale limit of "
+        f"{megapixels(upscale_max_pixels)}."
+    )
+
+
+def pan_refusal(width: int, height: int, direction: Direction) -> str | None:
+    """Why this image cannot be panned this way (it would pass 4:1), or None when it can."""
+    horizontal = direction in (Direction.LEFT, Direction.RIGHT)
+    new_width, new_height = (width * PAN_GROWTH, height) if horizontal else (width, height * PAN_GROWTH)
+    if max(new_width / new_height, new_height / new_width) <= MAX_ASPECT_RATIO:
+        return None
+    shape = "wider" if horizontal else "taller"
+    return (
+        f"Panning {direction.value} again would make the image {shape} than {MAX_ASPECT_RATIO}:1, the most this "
+        "bot draws. Pan the other way, or zoom out."
+    )
+
+
+def source_refusal(request: GenerationRequest, source_size: tuple[int, int], upscale_max_pixels: int) -> str | None:
+    """Why this image operation cannot run on a source of this size (an upscale past its budget, a pan past
+    4:1), or None. The bot asks at the button; the engine asks again before it runs."""
+    if request.operation is Operation.UPSCALE:
+        return upscale_refusal(*source_size, upscale_max_pixels)
+    if request.operation is Operation.PAN:
+        return pan_refusal(*source_size, request.direction)
+    return None
+
+
+def fit_within(size: tuple[int, int], max_pixels: int, multiple: int) -> tuple[int, int]:
+    """`size` scaled down (keeping its aspect) until it fits `max_pixels`, sides multiples of `multiple`."""
+    width, height = size
+    if width * height <= max_pixels:
+        return width, height
+    scale = math.sqrt(max_pixels / (width * height))
+    while True:
+        fitted = (
+            max(multiple, int(width * scale) // multiple * multiple),
+            max(multiple, int(height * scale) // multiple * multiple),
+        )
+        if fitted[0] * fitted[1] <= max_pixels or fitted == (multiple, multiple):
+            return fitted
+        scale *= 0.98
+
+
+def check_request(request: GenerationRequest, max_pixels: int, upscale_max_pixels: int) -> None:
+    """A resolved request's size within its operation's budget and the aspect limit; RequestError otherwise,
+    written for the member (budgets the operator lowered apply to old buttons and stored jobs too)."""
+    width, height = request.width, request.height
+    budget = upscale_max_pixels if request.operation is Operation.UPSCALE else max_pixels
+    if width * height > budget:
+        raise RequestError(
+            f"This would make {width}×{height} images ({megapixels(width * height)}), more than this server "
+            f"allows for {request.operation} ({megapixels(budget)}). Ask for a smaller size."
+        )
+    if max(width / height, height / width) > MAX_ASPECT_RATIO + 0.5:  # sides snap to the model's size multiple
+        raise RequestError(f"This would make {width}×{height} images, past the {MAX_ASPECT_RATIO}:1 aspect limit.")
+
+
+def largest_image(max_pixels: int, upscale_max_pixels: int) -> int:
+    """The most pixels an image this bot wrote can have: a grid of MAX_COUNT images at the budget, or one
+    upscale. Nothing larger is ever decoded."""
+    return max(max_pixels * MAX_COUNT, upscale_max_pixels)
+
+
+def limit_decoded_pixels(max_pixels: int, upscale_max_pixels: int) -> None:
+    """Set Pillow's decompression-bomb limit on purpose, for this whole process (call it where a process
+    starts: the bot, an engine process, the CLI): an image past `largest_image` is refused when opened
+    instead of being decoded into gigabytes of memory."""
+    warnings.simplefilter("error", Image.DecompressionBombWarning)
+    Image.MAX_IMAGE_PIXELS = largest_image(max_pixels, upscale_max_pixels)
+
+
+def open_checked(path: str | Path, max_pixels: int) -> Image.Image:
+    """Open an image file after checking, from its header alone, that it has at most `max_pixels` pixels;
+    ValueError (written for people) for anything too large, damaged or not an image."""
+    name = Path(path).name
+    try:
+        image = Image.open(path)
+    except (OSError, Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ValueError(f"{name} cannot be opened as an image ({type(error).__name__})") from None
+    if image.width * image.height > max_pixels:
+        image.close()
+        raise ValueError(f"{name} is {image.width}×{image.height}, larger than any image this bot makes")
+    return image

@@ -1,0 +1,47 @@
+"""`python -m engine.prefetch`: download every registered hub model (MODEL_ID, MODELS, UPSCALER_MODEL) into the
+Hugging Face cache, before the bot takes its first job.
+
+The queue runs this at start-up, before it reports ready, so no member's job ever waits on a download
+or starts one: engine processes then run with the hub offline. Progress goes to the console (the
+bot's log). Exit status 0 when every model is in the cache, 3 (with one line per model that failed)
+otherwise. It imports diffusers, so the bot's process runs it as a child process.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from engine.registry import looks_like_path
+from engine.settings import EngineSettings
+
+log = logging.getLogger("engine.prefetch")
+EXIT_DOWNLOAD_FAILED = 3
+
+
+def hub_sources(settings: EngineSettings) -> list[tuple[str, str, str | None]]:
+    """(name, hub id, revision) of every registered model that comes from the hub."""
+    sources = [(entry.name, entry.source, entry.revision) for entry in settings.registry().entries if entry.from_hub]
+    if settings.upscaler_model and not looks_like_path(settings.upscaler_model):
+        sources.append(("upscaler", settings.upscaler_model, None))
+    return sources
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from engine.loading import download
+    from engine.results import ModelNotFoundError
+
+    failed = 0
+    for name, source, revision in hub_sources(EngineSettings()):
+        log.info("making sure model %r (%s%s) is downloaded", name, source, f"@{revision}" if revision else "")
+        try:
+            download(source, revision)
+        except ModelNotFoundError as error:
+            print(f"model {name!r}: {error}", file=sys.stderr)
+            failed += 1
+    return EXIT_DOWNLOAD_FAILED if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
