@@ -15,8 +15,10 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from engine.budgets import largest_image, limit_decoded_pixels
 from engine.quiet import quiet_libraries
 from engine.request import Direction, GenerationRequest, Operation
+from engine.settings import EngineSettings
 from engine.version import installed_version
 
 EXIT_BAD_INPUT = 2
@@ -32,7 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
     parser.add_argument("--reproduce", type=Path, metavar="PNG", help="regenerate an image from its embedded record")
     parser.add_argument("--op", choices=IMAGE_OPERATIONS, help="operation on --image")
-    parser.add_argument("--image", type=Path, help="source image for --op")
+    parser.add_argument(
+        "--image", type=Path, help="source image for --op, or for --reproduce of an image made from one"
+    )
     parser.add_argument("--mode", help="variation: strong|subtle; upscale: subtle|creative")
     parser.add_argument("--direction", choices=[d.value for d in Direction], help="pan direction")
     parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
@@ -42,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        settings = EngineSettings()
+    except ValidationError as error:
+        print(f"imagine: error: the configuration is invalid: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    limit_decoded_pixels(settings.max_pixels, settings.upscale_budget)
     try:
         request = _request(args, parser)
         return _generate(request, args.out)
@@ -56,13 +66,15 @@ def _request(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Gener
 
     if args.reproduce and args.op:
         parser.error("--reproduce and --op cannot be combined")
+    settings = EngineSettings()
+    largest = largest_image(settings.max_pixels, settings.upscale_budget)
     try:
         if args.reproduce:
-            return read_record(args.reproduce)[0]
+            return _replay(read_record(args.reproduce, largest)[0], args.image, parser)
         if args.op:
             if args.image is None:
                 parser.error(f"--op {args.op} needs --image FILE")
-            base = parse_prompt(args.prompt) if args.prompt else _prompt_of(args.image)
+            base = parse_prompt(args.prompt) if args.prompt else _prompt_of(args.image, largest)
             return GenerationRequest.model_validate(
                 base.model_dump(exclude={"width", "height", "warnings"})
                 | {
@@ -82,12 +94,24 @@ def _request(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Gener
         parser.error(str(error))
 
 
-def _prompt_of(image: Path) -> GenerationRequest:
+def _replay(request: GenerationRequest, image: Path | None, parser: argparse.ArgumentParser) -> GenerationRequest:
+    """A record made from another image names that image by a path on the machine that made it; the source
+    is only ever the file given with --image, never a path read from the PNG."""
+    if request.source_image is None:
+        return request
+    if image is None:
+        parser.error(
+            f"this image was made by {request.operation} from another image; give that image with --image FILE"
+        )
+    return GenerationRequest.model_validate(request.model_dump() | {"source_image": str(image)})
+
+
+def _prompt_of(image: Path, max_pixels: int) -> GenerationRequest:
     """An image made by this engine lends its prompt and settings to the operation; others get an empty prompt."""
     from engine.outputs import read_record
 
     try:
-        request = read_record(image)[0]
+        request = read_record(image, max_pixels)[0]
     except (ValueError, KeyError):
         return GenerationRequest(prompt="")
     return GenerationRequest.model_validate(

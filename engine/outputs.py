@@ -16,11 +16,14 @@ from pathlib import Path
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
+from engine.budgets import open_checked
 from engine.request import GenerationRequest
 from engine.results import GenerationResult
 from engine.samplers import sampler_label
 
 RECORD_CHUNK = "imagine"
+# Without settings at hand, the largest image read_record opens: 16 images of 1024² (a full grid).
+DEFAULT_RECORD_PIXELS = 16 * 1024 * 1024
 PARAMETERS_CHUNK = "parameters"
 
 
@@ -90,18 +93,22 @@ def a1111_parameters(request: GenerationRequest, seed: int, model: str) -> str:
     return "\n".join(lines)
 
 
-def read_record(path: str | Path) -> tuple[GenerationRequest, int | None, dict]:
+def read_record(
+    path: str | Path, max_pixels: int = DEFAULT_RECORD_PIXELS
+) -> tuple[GenerationRequest, int | None, dict]:
     """The request that regenerates this PNG, its index in the job, and the stored record.
 
     For a single image (1.png …) the request replays exactly that image: count 1, its own seed,
     and the batch size and slot it was made at, so `Engine.run` returns identical pixels. For the
-    grid (index None) it is the job's full request.
+    grid (index None) it is the job's full request. The file is trusted no more than any other: an
+    image larger than `max_pixels` (a decompression bomb) is refused from its header, and the record is
+    validated as a request (the engine then checks its model and budgets like any other).
     """
     try:
-        with Image.open(path) as image:
+        with open_checked(path, max_pixels) as image:
             text = image.text.get(RECORD_CHUNK)
-    except OSError as error:
-        raise ValueError(f"cannot read {path}: {error}") from None
+    except (OSError, ValueError) as error:
+        raise ValueError(f"cannot read {Path(path).name}: {error}") from None
     if text is None:
         raise ValueError(f"{path} has no '{RECORD_CHUNK}' record; only images saved by this engine can be reproduced")
     try:

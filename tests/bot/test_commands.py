@@ -106,3 +106,20 @@ async def test_show_refuses_unknown_jobs_privately(discord_emulator: DiscordEmul
         discord_emulator, await discord_emulator.send_slash_command("show", {"job": "nope"}), "the refusal"
     )
     assert answer.ephemeral and "There is no job `nope`" in answer.content
+
+
+async def test_a_model_the_operator_did_not_register_is_refused_and_queues_nothing(
+    discord_emulator: DiscordEmulator, bot: ImagineBot
+) -> None:
+    """Neither a hub id (a 40 GB download on the operator's disk and token) nor a path is accepted from a member."""
+    emu = discord_emulator
+    for model in ("stabilityai/stable-diffusion-3.5-large", "data/bench-models/sd15", "default2"):
+        command = await emu.send_slash_command("imagine", {"prompt": f"a fox --model {model}"})
+        answer = await reply_to(emu, command, "the model refusal")
+        assert answer.ephemeral and "--model expects one of this server's models: default" in answer.content
+    settings = await emu.send_slash_command("settings", {"model": "stabilityai/sdxl-turbo"})
+    answer = await reply_to(emu, settings, "the settings refusal")
+    assert answer.ephemeral and "this server has no model 'stabilityai/sdxl-turbo'" in answer.content
+    assert channel_posts(emu) == [] and await bot.jobs.recent_jobs(emu.user.id) == []
+    info = await reply_to(emu, await emu.send_slash_command("info"), "the info")
+    assert "`default` — the server's model" in info.content

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,7 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
+from engine.outputs import RECORD_CHUNK
 from tests.engine.conftest import pixels
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,3 +75,46 @@ def test_a_missing_model_exits_3_with_the_explanation(imagine, tmp_path):
     result = imagine("a cat", MODEL_ID=str(tmp_path / "missing-model"))
     assert result.returncode == 3
     assert "missing-model" in result.stderr and "MODEL_ID" in result.stderr
+
+
+def crafted(path: Path, record: dict, size: tuple[int, int] = (64, 64), mode: str = "RGB") -> Path:
+    """A PNG carrying an `imagine` record written by someone else, as anyone can make one."""
+    info = PngInfo()
+    info.add_text(RECORD_CHUNK, json.dumps(record))
+    Image.new(mode, size).save(path, pnginfo=info)
+    return path
+
+
+def record_of(request: dict, **extra) -> dict:
+    return {"job_id": None, "index": 0, "seed": 1, "request": request, "batch_size": 1, "slot": 0} | extra
+
+
+VARIATION_FROM_A_PATH = {"prompt": "x", "operation": "variation", "source_image": "/etc/hostname"}
+OVER_BUDGET = {"prompt": "x", "width": 8192, "height": 8192, "steps": 2, "guidance": 7, "sampler": "euler"}
+
+
+@pytest.mark.parametrize(
+    "record, refusal",
+    [
+        (record_of({"prompt": "x", "model": "evil/forty-gigabytes"}), "not available on this server"),
+        (record_of({"prompt": "x"}, batch_size=100_000, slot=0), "replay_batch"),
+        (record_of(OVER_BUDGET), "more than this server allows"),
+        (record_of(VARIATION_FROM_A_PATH), "give that image with --image"),
+    ],
+    ids=["unregistered model", "huge replay batch", "past the pixel budget", "source path from the record"],
+)
+def test_a_crafted_record_is_refused_in_one_line_with_exit_2(imagine, tmp_path, record, refusal):
+    result = imagine("--reproduce", str(crafted(tmp_path / "crafted.png", record)), "--out", "out")
+    assert result.returncode == 2, result.stderr
+    assert refusal in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("side", [8_000, 60_000])
+def test_a_decompression_bomb_or_a_damaged_file_exits_2_without_decoding_it(imagine, tmp_path, side):
+    bomb = crafted(tmp_path / "bomb.png", record_of({"prompt": "x"}), size=(side, side), mode="1")
+    damaged = tmp_path / "damaged.png"
+    damaged.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 100)
+    for path in (bomb, damaged):
+        result = imagine("--reproduce", str(path), "--out", "out")
+        assert result.returncode == 2 and "cannot read" in result.stderr and "Traceback" not in result.stderr
