@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from bot.client import ImagineBot
 from bot.constants import BotSettings
 from bot.endpoints import use_discord_endpoints
+from engine.budgets import limit_decoded_pixels
 from engine.settings import EngineSettings
 from engine.version import installed_version
 from jobs.service import JobService, ModelDownloadFailed
@@ -52,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         print(MISSING_TOKEN, file=sys.stderr)
         return 2
     use_discord_endpoints(settings.discord_api_base_url, settings.discord_gateway_url)
+    limit_decoded_pixels(engine_settings.max_pixels, engine_settings.upscale_budget)
     jobs = JobService(JobSettings())
     bot = ImagineBot(settings, jobs, engine_settings=engine_settings)
     discord.utils.setup_logging(level=logging.INFO)

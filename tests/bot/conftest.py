@@ -73,8 +73,13 @@ def start_bot(discord_emulator: DiscordEmulator, bot_settings: BotSettings, engi
     """`async with start_bot() as bot:` runs a bot until the block ends; call again to 'restart'."""
 
     @contextlib.asynccontextmanager
-    async def start(*, jobs: JobService | None = None) -> AsyncIterator[ImagineBot]:
-        bot = ImagineBot(bot_settings, jobs or make_jobs(), engine_settings=engine_settings, guild_ready_timeout=0.1)
+    async def start(
+        *, jobs: JobService | None = None, limits: EngineSettings | None = None
+    ) -> AsyncIterator[ImagineBot]:
+        """`limits`: the bot's own reading of the engine settings (budgets, registry), when a test changes them."""
+        bot = ImagineBot(
+            bot_settings, jobs or make_jobs(), engine_settings=limits or engine_settings, guild_ready_timeout=0.1
+        )
         async with running_client(bot, discord_emulator.bot_token, ready_timeout=60):
             yield bot
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 from PIL import Image
@@ -116,3 +117,29 @@ async def test_upscale_zoom_and_pan_make_new_jobs_from_one_image(
     panned = await wait_for_new_result(emu, before + 2, "the pan")
     assert "Zoom Out by" in zoomed.content and len(zoomed.custom_ids()) == 9
     assert "Pan Left by" in panned.content and len(panned.custom_ids()) == 9
+
+
+async def test_an_upscale_past_a_budget_lowered_since_is_refused_at_the_button(
+    discord_emulator: DiscordEmulator, start_bot, engine_settings
+) -> None:
+    emu = discord_emulator
+    generous = engine_settings.model_copy(update={"upscale_max_pixels": 256 * 256})
+    async with start_bot(limits=generous) as first:  # the bot shows Upscale under a 128² image then...
+        grid = await imagine(emu, "a tall tower --seed 4")
+        job = job_id_of(grid)
+        image = await reply_to(emu, await emu.click_button(grid, f"imagine:upscale:{job}:1"), "image #1")
+        before = len(finished_messages(emu))
+        await emu.click_button(image, f"imagine:enlarge:{job}:1:subtle")
+        upscaled = await wait_for_new_result(emu, before, "the upscale")
+        assert f"imagine:enlarge:{job_id_of(upscaled)}:1:subtle" in upscaled.custom_ids()
+        # Delivered: a restart leaves the message as it is (an undelivered one would be drawn again, with the
+        # new budget, and lose its Upscale buttons).
+        while (await first.jobs.get_job(job_id_of(upscaled))).delivered_at is None:
+            await asyncio.sleep(0.05)
+
+    async with start_bot() as bot:  # ... and the operator lowered UPSCALE_MAX_PIXELS to 4 × 64² since
+        press = await emu.click_button(upscaled, f"imagine:enlarge:{job_id_of(upscaled)}:1:subtle")
+        answer = await reply_to(emu, press, "the refusal")
+        assert answer.ephemeral and "upscaled it would be 256×256" in answer.content
+        assert "more than this server's upscale limit of 0.02 MP" in answer.content
+        assert len(await bot.jobs.recent_jobs(emu.user.id)) == 2  # the grid and the first upscale only
