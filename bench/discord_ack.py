@@ -3,7 +3,7 @@
 Discord drops an interaction that is not acknowledged within 3 seconds, so this is the latency
 that decides whether a user sees "the application did not respond". It runs the real bot
 (discord.py client, JobService, the warm engine generating in the background) against the
-Discord emulator in tests/discord_emulator, which is a development-only package: without it
+Discord emulator in sandbox/discord, which is a development-only package: without it
 the measurement reports why it was skipped.
 
 The emulator runs in a process of its own, as Discord's servers do: in the bot's process its
@@ -42,9 +42,9 @@ class Endpoints:
 def _unavailable() -> str | None:
     try:
         import bot.client  # noqa: F401
-        import tests.discord_emulator  # noqa: F401
+        import sandbox.discord  # noqa: F401
     except ImportError as error:
-        return f"needs bot/ and tests/discord_emulator/ ({error})"
+        return f"needs bot/ and sandbox/discord/ ({error})"
     return None
 
 
@@ -94,7 +94,7 @@ async def _run_bot(engine, endpoints: Endpoints, connection, data_dir: Path, use
     from bot.client import ImagineBot
     from bot.constants import BotSettings
     from jobs import JobService, JobSettings
-    from tests.discord_emulator.fixtures import running_client
+    from tests.sandbox.fixtures import running_client
 
     saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     discord.http.Route.BASE = endpoints.api_base
@@ -133,7 +133,7 @@ def _emulator_process(connection, users: int, prompt: str) -> None:
 
 
 async def _drive_emulator(connection, users: int, prompt: str) -> None:
-    from tests.discord_emulator import DiscordEmulator
+    from sandbox.discord import DiscordEmulator
 
     emu = DiscordEmulator()
     await emu.start()

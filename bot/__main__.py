@@ -1,4 +1,4 @@
-"""`python -m bot`: run the Discord bot with the job service in one process."""
+"""`python -m bot`: run the Discord bot with the job service in one process; without a token, the sandbox."""
 
 from __future__ import annotations
 
@@ -17,16 +17,14 @@ from engine.settings import EngineSettings
 from engine.version import installed_version
 from jobs.service import JobService, ModelDownloadFailed
 from jobs.settings import JobSettings
+from sandbox.app import SandboxSettings
+from sandbox.app import run as run_sandbox
 
-MISSING_TOKEN = """\
-DISCORD_TOKEN is not set, so the bot cannot log in to Discord.
-
-  1. Create an application and a bot at https://discord.com/developers/applications
-     (step by step: docs/discord-setup.md).
-  2. Copy the bot's token and put it in the environment or in a .env file here:
-       DISCORD_TOKEN=your-bot-token
-       GUILD_IDS=your-server-id        # optional: commands appear in that server at once
-  3. Run again: imagine-bot (or python -m bot)
+NO_TOKEN = """\
+No DISCORD_TOKEN is set, so the bot starts in its sandbox: a local Discord and a page in your browser.
+To connect a real Discord server, create a bot at https://discord.com/developers/applications, put its
+token in the environment or in a .env file here (DISCORD_TOKEN=...), and start again
+(step by step: docs/discord-setup.md).
 """
 
 
@@ -34,8 +32,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Only --help and --version: everything else is configured by environment variables, as in a container."""
     parser = argparse.ArgumentParser(
         prog="imagine-bot",
-        description="Run the Discord bot and the job queue in one process. Settings come from the environment "
-        "or a .env file in the working directory; .env.example lists them.",
+        description="Run the Discord bot and the job queue in one process; with no DISCORD_TOKEN (or SANDBOX=1), "
+        "in a local sandbox you open in a browser. Settings come from the environment or a .env file in the "
+        "working directory; .env.example lists them.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
     return parser.parse_args(argv)
@@ -46,14 +45,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = BotSettings()
         engine_settings = EngineSettings()
+        sandbox_settings = SandboxSettings()
     except ValidationError as error:
         print(f"The bot's configuration is invalid:\n{error}", file=sys.stderr)
         return 2
-    if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
-        print(MISSING_TOKEN, file=sys.stderr)
-        return 2
-    use_discord_endpoints(settings.discord_api_base_url, settings.discord_gateway_url)
     limit_decoded_pixels(engine_settings.max_pixels, engine_settings.upscale_budget)
+    no_token = settings.discord_token is None or not settings.discord_token.get_secret_value().strip()
+    if no_token or sandbox_settings.sandbox:
+        if no_token:
+            print(NO_TOKEN, file=sys.stderr)
+        try:
+            return run_sandbox(sandbox_settings, engine_settings)
+        except (ModelDownloadFailed, OSError) as error:  # OSError: the sandbox's port is taken, say
+            print(f"The sandbox could not start: {error}", file=sys.stderr)
+            return 2
+    use_discord_endpoints(settings.discord_api_base_url, settings.discord_gateway_url)
     jobs = JobService(JobSettings())
     bot = ImagineBot(settings, jobs, engine_settings=engine_settings)
     discord.utils.setup_logging(level=logging.INFO)

@@ -136,6 +136,9 @@ def _generate(request: GenerationRequest, out_dir: Path) -> int:
     except RequestError as error:
         print(f"imagine: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    model = engine.registry.get(resolved.model)
+    size = f"{resolved.count} image(s) of {resolved.width}×{resolved.height}, {resolved.steps} steps"
+    print(f"imagine: {resolved.operation} with model {model.name} ({model.label}): {size}", file=sys.stderr)
     for warning in resolved.warnings:
         print(f"imagine: warning: {warning}", file=sys.stderr)
     with tqdm(total=resolved.steps, unit="step", desc=str(resolved.operation)) as bar:

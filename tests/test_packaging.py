@@ -27,13 +27,13 @@ from alembic.script import ScriptDirectory
 from PIL import Image
 
 from jobs.database import alembic_config
-from tests.discord_emulator.server import DiscordEmulator
+from sandbox.discord.server import DiscordEmulator
 from tests.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 
 VERSION = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["version"]
-PACKAGES = ("engine", "bot", "jobs", "bench")
+PACKAGES = ("engine", "bot", "jobs", "bench", "sandbox")
 # Never in a release: they belong to the checkout or to one machine.
 FORBIDDEN_PREFIXES = ("tests/", "data/", "runs/", "build/", "dist/", ".venv/", "bench/results/")
 COMMAND_TIMEOUT = 180

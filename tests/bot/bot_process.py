@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.discord_emulator import DiscordEmulator
+from sandbox.discord import DiscordEmulator
 from tests.paths import REPO_ROOT
 from tests.processes import alive, descendants
 

@@ -15,8 +15,8 @@ from bot.constants import BotSettings
 from engine.settings import EngineSettings
 from jobs.service import JobService
 from jobs.settings import JobSettings
-from tests.discord_emulator import DiscordEmulator
-from tests.discord_emulator.fixtures import discord_emulator, running_client
+from sandbox.discord import DiscordEmulator
+from tests.sandbox.fixtures import discord_emulator, running_client
 
 __all__ = ["discord_emulator"]  # re-exported: pytest finds fixtures by name in conftest
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.discord_emulator import DiscordEmulator, Interaction, Message, User
+from sandbox.discord import DiscordEmulator, Interaction, Message, User
 
 GENERATION_TIMEOUT = 180.0  # a shared 2-core machine; the tiny model itself needs about a second
 

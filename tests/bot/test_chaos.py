@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from jobs import JobService, JobSettings, JobStatus, JobView
+from sandbox.discord import DiscordEmulator, Message
 from tests.bot.bot_process import BotProcess
-from tests.discord_emulator import DiscordEmulator, Message
 
 DELIVERY_TIMEOUT = 300.0
 FAULT_RATE = 0.10

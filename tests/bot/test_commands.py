@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.client import ImagineBot
+from sandbox.discord import DiscordEmulator
 from tests.bot.helpers import imagine, job_id_of, reply_to
-from tests.discord_emulator import DiscordEmulator
 
 COMMANDS = {"imagine", "reproduce", "show", "history", "cancel", "info", "settings", "config"}
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from jobs import JobService, JobSettings, JobStatus, JobView
+from sandbox.discord import DiscordEmulator, Message
+from sandbox.discord.messages import MessageBody
 from tests.bot.bot_process import BotProcess
 from tests.bot.helpers import reply_to
-from tests.discord_emulator import DiscordEmulator, Message
-from tests.discord_emulator.messages import MessageBody
 
 pytestmark = pytest.mark.slow
 

@@ -7,8 +7,8 @@ import io
 from PIL import Image
 
 from bot.client import ImagineBot
+from sandbox.discord import DiscordEmulator
 from tests.bot.helpers import finished_messages, job_id_of, wait_for_new_result
-from tests.discord_emulator import DiscordEmulator
 
 GRID_BUTTONS = [
     "upscale:{job}:1",

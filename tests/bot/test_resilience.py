@@ -7,8 +7,8 @@ import io
 from PIL import Image
 
 from bot.client import ImagineBot
+from sandbox.discord import DiscordEmulator
 from tests.bot.helpers import finished_messages, imagine, job_id_of, reply_to, wait_for_new_result
-from tests.discord_emulator import DiscordEmulator
 
 
 async def test_restart_finishes_pending_jobs_and_old_buttons_work(

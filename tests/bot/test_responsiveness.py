@@ -12,9 +12,9 @@ from bot.constants import BotSettings
 from engine.default_model import DEFAULT_MODEL_FOLDER
 from engine.settings import EngineSettings
 from jobs import JobService, JobSettings
+from sandbox.discord import DiscordEmulator
 from tests.bot.helpers import wait_for_new_result
-from tests.discord_emulator import DiscordEmulator
-from tests.discord_emulator.fixtures import running_client
+from tests.sandbox.fixtures import running_client
 
 # The embedded model told to draw at 256²: 4 images make a 512² grid and megapixel-sized previews.
 LARGE = EngineSettings(

@@ -1,9 +1,9 @@
 """`DiscordEmulator`: a local Discord (REST + gateway) that the unmodified discord.py client talks to.
 
-Tests start it, point discord.py at it with `point_discord_py()`, drive the bot by injecting
-slash commands and button clicks, and assert on what the bot did: messages (with the real file
-bytes and every edit), interaction responses, command syncs and the request log.
-"""
+The sandbox serves it with a page that behaves like a channel (`sandbox.page`). Tests start it, point
+discord.py at it with `point_discord_py()`, drive the bot by injecting slash commands and button
+clicks, and assert on what the bot did: messages (with the real file bytes and every edit),
+interaction responses, command syncs and the request log."""
 
 from __future__ import annotations
 
@@ -50,12 +50,19 @@ _RECHECK_INTERVAL = 0.05
 
 
 class DiscordEmulator:
-    def __init__(self, *, attachment_size_limit: int = DEFAULT_ATTACHMENT_SIZE_LIMIT) -> None:
+    def __init__(
+        self,
+        *,
+        attachment_size_limit: int = DEFAULT_ATTACHMENT_SIZE_LIMIT,
+        guild_name: str = "Emulated Guild",
+        channel_name: str = "general",
+        owner_name: str = "owner",
+    ) -> None:
         self.attachment_size_limit = attachment_size_limit
         self.application_id = new_snowflake()
         self.bot_token = f"emulator.{secrets.token_urlsafe(24)}"
         self.bot_user = User(id=self.application_id, username="imagine-bot", bot=True)
-        self.owner = User(id=new_snowflake(), username="owner")
+        self.owner = User(id=new_snowflake(), username=owner_name)
         self.users: dict[int, User] = {}
         self.guilds: list[Guild] = []
         self.channels: dict[int, Channel] = {}
@@ -68,6 +75,8 @@ class DiscordEmulator:
         self.faults: list[Fault] = []
         self.random_faults: RandomFaults | None = None
         self.holds: list[Hold] = []
+        self.listeners: list[Callable[[], None]] = []
+        """Called after every request and gateway frame (the sandbox's page watches for changes)."""
         self._changed = asyncio.Event()
         self._gateway = Gateway(self)
         self._rest = RestApi(self)
@@ -76,21 +85,23 @@ class DiscordEmulator:
         self._saved_discord_endpoints: tuple[str, yarl.URL] | None = None
         for user in (self.bot_user, self.owner):
             self.users[user.id] = user
-        self.guild = self.make_guild("Emulated Guild")
+        self.guild = self.make_guild(guild_name, channel_name=channel_name)
         self.channel = self.guild.channels[0]
         self.user = self.make_user("alice")
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def start(self, *, host: str = "127.0.0.1", port: int = 0, routes: Sequence[web.RouteDef] = ()) -> None:
+        """Listen on `host`:`port` (a free port by default). `routes` are served beside Discord's, on the same
+        port (the sandbox's page, under `/` and `/sandbox/`)."""
         app = web.Application(middlewares=[self._rest.middleware], client_max_size=1024**3)
         app.add_routes(self._rest.routes())
-        app.add_routes([web.get("/gateway", self._gateway.handle)])
+        app.add_routes([web.get("/gateway", self._gateway.handle), *routes])
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
-        listener = socket.create_server(("127.0.0.1", 0))
+        listener = socket.create_server((host, port))
         await web.SockSite(self._runner, listener).start()
-        self._base = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        self._base = f"http://{host}:{listener.getsockname()[1]}"
 
     async def stop(self) -> None:
         for hold in self.holds:
@@ -341,9 +352,11 @@ class DiscordEmulator:
     # --- waiting ---------------------------------------------------------------------------
 
     def notify(self) -> None:
-        """Wake `wait_for` callers; called after every request and gateway frame."""
+        """Wake `wait_for` callers and listeners; called after every request and gateway frame."""
         self._changed.set()
         self._changed = asyncio.Event()
+        for listener in self.listeners:
+            listener()
 
     async def wait_for(self, predicate: Callable[[], T], *, timeout: float = 5.0, what: str = "") -> T:
         """Return the first truthy `predicate()`; fail with a readable AssertionError after `timeout`.

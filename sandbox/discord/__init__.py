@@ -1,4 +1,4 @@
-"""A local Discord (REST + gateway) for end-to-end tests of the bot with the real discord.py client."""
+"""A local Discord (REST + gateway) that the real discord.py client talks to: the sandbox's server and the tests'."""
 
 from .server import DiscordEmulator
 from .state import (

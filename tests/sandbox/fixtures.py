@@ -1,6 +1,6 @@
 """pytest fixture and helpers for running a real discord.py client against the emulator.
 
-Use in a test module or conftest with `from tests.discord_emulator.fixtures import discord_emulator`
+Use in a test module or conftest with `from tests.sandbox.fixtures import discord_emulator`
 (or list this module in `pytest_plugins` of the root conftest).
 """
 
@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import discord
 import pytest_asyncio
 
-from .server import DiscordEmulator
+from sandbox.discord import DiscordEmulator
 
 
 @pytest_asyncio.fixture

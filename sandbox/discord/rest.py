@@ -22,6 +22,9 @@ from .webhooks import WebhookRoutes
 if TYPE_CHECKING:
     from .server import DiscordEmulator
 
+# Routes served beside the emulated Discord (the sandbox's page) that are not part of it: no faults, no log.
+OUTSIDE_DISCORD = "/sandbox/"
+
 
 class RestApi:
     def __init__(self, emu: DiscordEmulator) -> None:
@@ -44,6 +47,8 @@ class RestApi:
 
     @web.middleware
     async def middleware(self, request: web.Request, handler) -> web.StreamResponse:
+        if request.path == "/" or request.path.startswith(OUTSIDE_DISCORD):  # the sandbox's own page
+            return await handler(request)
         path = request.path.removeprefix(API_PREFIX)
         fault = self._take_fault(request.method, path, api=request.path.startswith(API_PREFIX))
         if fault is not None:

@@ -13,8 +13,8 @@ import pytest_asyncio
 from discord import app_commands
 from PIL import Image
 
-from .fixtures import discord_emulator, running_client
-from .server import DiscordEmulator
+from sandbox.discord import DiscordEmulator
+from tests.sandbox.fixtures import discord_emulator, running_client
 
 __all__ = ["discord_emulator"]
 
