@@ -7,6 +7,7 @@ A new family is one module under `engine/families/` with a subclass, listed in `
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -52,7 +53,7 @@ class PromptReader:
         )
 
 
-class Family:
+class Family(ABC):
     """One kind of text-to-image pipeline. Subclasses set the class attributes and the abstract parts."""
 
     label: ClassVar[str]
@@ -63,6 +64,8 @@ class Family:
     """The `engine.samplers` names it offers, the first one its default; None: all of them."""
     tiles: ClassVar[bool] = False
     """Whether `--tile` (seamless tiling) works."""
+    preview_factors: LatentFactors
+    """The latent→RGB projection of its latent space (`engine.preview`)."""
 
     def __init__(self, pipe: DiffusionPipeline) -> None:
         self.pipe = pipe
@@ -70,36 +73,37 @@ class Family:
         self._scheduler_config = dict(pipe.scheduler.config)
 
     @property
+    @abstractmethod
     def denoiser(self) -> torch.nn.Module:
         """The network run at every step (UNet or transformer): what speedups, LoRAs and batches are about."""
-        raise NotImplementedError
 
     @property
     def vae_scale(self) -> int:
         return self.pipe.vae_scale_factor
 
     @property
+    @abstractmethod
     def native_size(self) -> int:
         """The side length it was trained at, read from the model."""
-        raise NotImplementedError
 
     @property
+    @abstractmethod
     def size_multiple(self) -> int:
         """Image sides divisible by this keep every downsampling or patching exact."""
-        raise NotImplementedError
 
     @property
+    @abstractmethod
     def reader(self) -> PromptReader:
-        raise NotImplementedError
+        """The tokenizer that reads prompts furthest, for truncation warnings."""
 
     @property
     def default_guidance(self) -> float | None:
         """The guidance a model of this family needs when neither request nor preset sets one; None: settings'."""
         return None
 
+    @abstractmethod
     def latent_shape(self, width: int, height: int) -> tuple[int, int, int]:
         """One image's initial noise shape (channels, height, width), before any packing."""
-        raise NotImplementedError
 
     def pack(self, noise: torch.Tensor) -> torch.Tensor:
         """Initial noise (batch, channels, height, width) as the pipeline's `latents` argument takes it."""
@@ -108,8 +112,6 @@ class Family:
     def unpack(self, latents: torch.Tensor, width: int, height: int) -> torch.Tensor:
         """Step latents back to (batch, channels, height, width), for previews."""
         return latents
-
-    preview_factors: ClassVar[LatentFactors]
 
     def previews(self, latents: torch.Tensor, width: int, height: int) -> list[Image.Image]:
         return latent_previews(self.unpack(latents, width, height), self.preview_factors)

@@ -16,13 +16,11 @@ from engine.tiling import seamless
 class UNetFamily(Family):
     label = "Stable Diffusion"
     pipelines = (StableDiffusionPipeline, StableDiffusionXLPipeline)
-    preview_factors = SD_FACTORS
     tiles = True
 
     def __init__(self, pipe) -> None:
         super().__init__(pipe)
-        if isinstance(pipe, StableDiffusionXLPipeline):
-            self.preview_factors = SDXL_FACTORS
+        self.preview_factors = SDXL_FACTORS if isinstance(pipe, StableDiffusionXLPipeline) else SD_FACTORS
 
     @property
     def denoiser(self) -> torch.nn.Module:
