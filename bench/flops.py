@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import torch
-from diffusers import UNet2DConditionModel
+from diffusers import FluxTransformer2DModel, SD3Transformer2DModel, UNet2DConditionModel
 from torch.utils.flop_counter import FlopCounterMode
 
 from bench.architectures import SD15, TEXT_TOKENS, text_encoders, unet_inputs, vae_latents
+from bench.flow_architectures import FlowArchitecture
 
 # model-facts.md: SD 1.5 UNet, batch 1, 64x64 latent, 77 tokens.
 SD15_UNET_REFERENCE_TFLOP = 0.803
@@ -90,3 +91,58 @@ def job_flops(pipe, resolution: int, *, images: int, steps: int) -> JobFlops:
         images,
         steps,
     )
+
+
+# Published parameter counts (model cards): FLUX.1 [dev]/[schnell] "12 billion", SD3.5 Large "8.1 billion".
+PUBLISHED_PARAMETERS = {"flux": 12e9, "sd35": 8.1e9}
+
+
+def _flow_inputs(arch: FlowArchitecture, resolution: int) -> dict:
+    """One transformer forward at `resolution`, batch 1, with the text tokens its pipeline passes by default."""
+    config = arch.transformer
+    latent = resolution // arch.vae_scale_factor
+    tokens = flow_text_tokens(arch)
+    inputs = {
+        "encoder_hidden_states": torch.randn(1, tokens, config["joint_attention_dim"]),
+        "pooled_projections": torch.randn(1, config["pooled_projection_dim"]),
+        "timestep": torch.ones(1),
+    }
+    if arch.family == "sd3":
+        return inputs | {"hidden_states": torch.randn(1, config["in_channels"], latent, latent)}
+    patches = (latent // 2) ** 2
+    return inputs | {
+        "hidden_states": torch.randn(1, patches, config["in_channels"]),
+        "img_ids": torch.zeros(patches, 3),
+        "txt_ids": torch.zeros(tokens, 3),
+        "guidance": torch.ones(1),
+    }
+
+
+def flow_text_tokens(arch: FlowArchitecture) -> int:
+    """FLUX.1 reads 512 T5 tokens; SD3 joins 77 CLIP tokens and 256 T5 tokens into one sequence."""
+    return 512 if arch.family == "flux" else TEXT_TOKENS + 256
+
+
+def flow_image_tokens(arch: FlowArchitecture, resolution: int) -> int:
+    return (resolution // arch.vae_scale_factor // 2) ** 2
+
+
+def transformer_flops(arch: FlowArchitecture, resolution: int) -> tuple[int, int]:
+    """(FLOPs of one transformer forward at `resolution`, its parameter count), counted on the meta device."""
+    model_class = FluxTransformer2DModel if arch.family == "flux" else SD3Transformer2DModel
+    with torch.device("meta"):
+        transformer = model_class(**arch.transformer)
+        inputs = _flow_inputs(arch, resolution)
+    parameters = sum(parameter.numel() for parameter in transformer.parameters())
+    return _count(lambda: transformer(**inputs)), parameters
+
+
+def transformer_estimate(arch: FlowArchitecture, resolution: int) -> float:
+    """The textbook count from the published shapes alone: every token passes 12·D² weights per block (attention
+    projections 4·D², MLP 8·D²), 2 FLOP each, and attention adds 4·T²·D per block (QKᵀ and AV). FLUX.1 has
+    19 double + 38 single blocks, SD3.5 Large 38 joint blocks; modulation works on one vector, not per token."""
+    config = arch.transformer
+    width = config["attention_head_dim"] * config["num_attention_heads"]
+    blocks = config["num_layers"] + config.get("num_single_layers", 0)
+    tokens = flow_image_tokens(arch, resolution) + flow_text_tokens(arch)
+    return blocks * (24 * width**2 * tokens + 4 * tokens**2 * width)

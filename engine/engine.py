@@ -7,11 +7,11 @@ tolerance). For bit-exact replays the request names the batch size and slot an i
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import diffusers
@@ -20,8 +20,10 @@ import transformers
 from PIL import Image
 
 from engine import budgets, loading, operations
+from engine.memory import MemorySaving
 from engine.model import LoadedModel
 from engine.noise import image_generator, initial_noise
+from engine.preview import latent_previews
 from engine.progress import step_callback
 from engine.request import GenerationRequest, Operation
 from engine.resident import ResidentModels
@@ -34,26 +36,16 @@ from engine.results import (
     RunInfo,
     Versions,
 )
-from engine.samplers import DEFAULT_SAMPLER, UnknownSamplerError, normalize_sampler
+from engine.samplers import DEFAULT_SAMPLER
 from engine.settings import EngineSettings
 from engine.sizing import fit_size
+from engine.slots import batch_slots
 from engine.speedups import Speedups
 from engine.tiling import seamless
 
 ProgressCallback = Callable[[Progress], None]
 __all__ = ["Engine", "GenerationCancelled", "GenerationResult", "ModelNotFoundError", "Progress", "RequestError"]
-DROPPED_TEXT_SHOWN = 60
 WARM_UP_STEPS = 2
-
-
-@dataclass(frozen=True)
-class _Slot:
-    """One image in the UNet batch: which request it belongs to, its seed, and whether it is kept
-    (replays fill the other slots with copies of the target)."""
-
-    request_index: int
-    seed: int
-    kept: bool = True
 
 
 class Engine:
@@ -65,7 +57,12 @@ class Engine:
         self.speedups = Speedups.from_settings(self.settings)
         self.registry = self.settings.registry()
         self.models = ResidentModels(
-            self.registry, self.device, self.dtype, self.speedups, self.settings.max_loaded_models
+            self.registry,
+            self.device,
+            self.dtype,
+            self.speedups,
+            self.settings.max_loaded_models,
+            MemorySaving.from_settings(self.settings),
         )
         self._upscaler = None
         self._lock = threading.RLock()
@@ -106,18 +103,24 @@ class Engine:
         return time.perf_counter() - start
 
     def resolve(self, request: GenerationRequest) -> GenerationRequest:
-        """Fill size, steps, guidance, sampler, strength and chaos seed from the request, else the model's
-        registry entry, else the settings; warn about truncated prompts. A request past a pixel budget (a
-        stored one too, after the operator lowered it) or for an unregistered model raises RequestError."""
+        """Fill size, steps, guidance, sampler, LoRA weights, strength and chaos seed from the request, else the
+        model's registry entry, else its family, else the settings; warn about truncated prompts and what the
+        model's family ignores. A request past a pixel budget (a stored one too, after the operator lowered it),
+        for an unregistered model or LoRA, or asking what the family cannot do raises RequestError."""
         model = self.model(request.model)
-        preset, settings = model.entry, self.settings
+        preset, settings, family = model.entry, self.settings, model.family
         guidance = next(
-            value for value in (request.guidance, preset.guidance, settings.default_guidance) if value is not None
+            value
+            for value in (request.guidance, preset.guidance, family.default_guidance, settings.default_guidance)
+            if value is not None
         )
         updates: dict = {
             "steps": request.steps or preset.steps or settings.default_steps,
             "guidance": guidance,
-            "sampler": self._sampler(request.sampler or preset.sampler or settings.default_sampler or DEFAULT_SAMPLER),
+            "sampler": family.pick_sampler(
+                request.sampler or preset.sampler, settings.default_sampler or DEFAULT_SAMPLER
+            ),
+            "loras": self.registry.loras.resolve(model.name, request.loras),
             "chaos_seed": request.seed if request.chaos_seed is None else request.chaos_seed,
             "warnings": self._warnings(model, request),
         }
@@ -177,14 +180,17 @@ class Engine:
             raise GenerationCancelled()
         first = requests[0]
         model = self.model(first.model)
-        slots = _slots(requests)
+        slots = batch_slots(requests)
         owners = [(slot.request_index, slot.kept) for slot in slots]
-        on_step_end = step_callback(model.is_sdxl, owners, callbacks, cancel, preview)
         with self._lock:
             if first.operation is Operation.UPSCALE and self.settings.upscaler_model:
+                # The dedicated upscaler is an SD UNet model of its own, whatever model the member chose.
+                on_step_end = step_callback(latent_previews, owners, callbacks, cancel, preview)
                 images, scheduler_name = self._dedicated_upscale(first, slots, on_step_end)
                 run = self._run_info(model, scheduler_name, len(slots), upscaler=self.settings.upscaler_model)
             else:
+                render = functools.partial(model.family.previews, width=first.width, height=first.height)
+                on_step_end = step_callback(render, owners, callbacks, cancel, preview)
                 images, scheduler_name = self._diffuse(model, requests, slots, on_step_end)
                 run = self._run_info(model, scheduler_name, len(slots))
         results = []
@@ -207,7 +213,8 @@ class Engine:
         first = requests[0]
         pipe, call, plan = self._pipeline_call(model, requests, slots)
         pipe.scheduler = model.scheduler(first.sampler)
-        with seamless(model.text_to_image.unet, model.text_to_image.vae, enabled=first.tile):
+        model.adapters.activate([(self.registry.loras.get(lora.name), lora.weight) for lora in first.loras])
+        with model.family.seamless(first.tile):
             images = pipe(
                 **call,
                 callback_on_step_end=on_step_end,
@@ -253,11 +260,11 @@ class Engine:
 
     def _pipeline_call(self, model: LoadedModel, requests, slots):
         first = requests[0]
-        common = {
-            "prompt": [requests[slot.request_index].prompt for slot in slots],
-            "negative_prompt": [requests[slot.request_index].negative_prompt for slot in slots],
-            "guidance_scale": first.guidance,
-        }
+        common = model.family.prompt_arguments(
+            [requests[slot.request_index].prompt for slot in slots],
+            [requests[slot.request_index].negative_prompt for slot in slots],
+            first.guidance,
+        )
         if first.operation is Operation.IMAGINE:
             latents, generators = initial_noise(
                 [slot.seed for slot in slots],
@@ -270,7 +277,7 @@ class Engine:
                 "height": first.height,
                 "num_inference_steps": first.steps,
                 "generator": generators,
-                "latents": latents.to(model.device, model.dtype),
+                "latents": model.family.pack(latents).to(model.device, model.dtype),
             }
             return model.text_to_image, call, None
         plan = operations.plan(
@@ -286,18 +293,13 @@ class Engine:
         if plan.pipeline == "inpainting":
             call |= {"mask_image": [plan.mask] * len(slots), "width": first.width, "height": first.height}
             return model.inpainting, call, plan
-        return model.image_to_image, call, plan
-
-    def _sampler(self, name: str) -> str:
-        try:
-            return normalize_sampler(name)
-        except UnknownSamplerError as error:
-            raise RequestError(str(error)) from None
+        return model.image_to_image, call | model.family.image_to_image_size(first.width, first.height), plan
 
     def _warnings(self, model: LoadedModel, request: GenerationRequest) -> tuple[str, ...]:
         warnings = list(request.warnings)
-        for label, text in (("prompt", request.prompt), ("negative prompt", request.negative_prompt)):
-            warning = _truncation_warning(model, label, text)
+        reader = model.family.reader
+        texts = (("prompt", request.prompt), ("negative prompt", request.negative_prompt))
+        for warning in [*(reader.truncation(label, text) for label, text in texts), *model.family.check(request)]:
             if warning and warning not in warnings:
                 warnings.append(warning)
         return tuple(warnings)
@@ -327,25 +329,3 @@ def open_source(path: str | Path | None, max_pixels: int) -> Image.Image:
             return image.convert("RGB")
     except (OSError, ValueError) as error:
         raise RequestError(f"The source image cannot be used: {error}.") from None
-
-
-def _slots(requests: Sequence[GenerationRequest]) -> list[_Slot]:
-    first = requests[0]
-    if first.replay_batch is not None:
-        if len(requests) != 1 or first.count != 1:
-            raise RequestError("a replay regenerates exactly one image: use count 1 and run it alone")
-        return [_Slot(0, first.seed, kept=position == first.replay_slot) for position in range(first.replay_batch)]
-    return [_Slot(index, seed) for index, request in enumerate(requests) for seed in request.seeds]
-
-
-def _truncation_warning(model: LoadedModel, label: str, text: str) -> str | None:
-    ids = model.count_tokens(text)
-    window = model.token_window
-    if len(ids) <= window:
-        return None
-    dropped = model.text_to_image.tokenizer.decode(ids[window - 1 : -1]).strip()
-    if len(dropped) > DROPPED_TEXT_SHOWN:
-        dropped = dropped[:DROPPED_TEXT_SHOWN] + "…"
-    return (
-        f"Your {label} is {len(ids) - 2} tokens but the model reads only {window - 2}; the end was ignored: “{dropped}”"
-    )

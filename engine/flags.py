@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from engine.registry import ModelRegistry
-from engine.request import MAX_ASPECT_RATIO, MAX_SEED, GenerationRequest
+from engine.request import MAX_ASPECT_RATIO, MAX_LORA_WEIGHT, MAX_LORAS, MAX_SEED, GenerationRequest, LoraChoice
 from engine.samplers import SAMPLERS, UnknownSamplerError, normalize_sampler
 
 MAX_ASPECT_SIDE = 10000
@@ -72,6 +72,7 @@ _WHOLE = re.compile(r"[0-9]{1,12}")
 _DECIMAL = re.compile(r"(?:[0-9]{1,12}(?:\.[0-9]{0,20})?|\.[0-9]{1,20})(?:[eE][-+]?[0-9]{1,3})?")
 _RATIO = re.compile(r"([0-9]{1,12})\s*:\s*([0-9]{1,12})")
 _MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
+_LORA = re.compile(r"([a-z0-9][a-z0-9._-]{0,31})(?:\s*:\s*(\S+))?")
 
 
 class FlagError(ValueError):
@@ -141,6 +142,14 @@ def _model_name(value: str) -> str:
     return value
 
 
+def _lora(value: str) -> list[LoraChoice]:
+    match = _LORA.fullmatch(value.strip().lower())
+    if not match:
+        raise ValueError(value)
+    weight = None if match[2] is None else _decimal(0.0, MAX_LORA_WEIGHT)(match[2])
+    return [LoraChoice(name=match[1], weight=weight)]
+
+
 def _sampler(value: str) -> str:
     try:
         return normalize_sampler(value)
@@ -181,6 +190,14 @@ _FLAGS = (
     _Flag("tile", (), "no value, like --tile", _switch),
     _Flag("model", (), "the name of one of this server's models, like --model turbo (/info lists them)", _model_name),
     _Flag("sampler", (), f"one of {', '.join(SAMPLERS)}, like --sampler euler-a", _sampler),
+    _Flag(
+        "lora",
+        (),
+        f"the name of one of this server's LoRAs and an optional weight from 0 to {MAX_LORA_WEIGHT:g}, like "
+        f"--lora ink or --lora ink:0.6 (at most {MAX_LORAS}; a wrong name lists the server's LoRAs)",
+        _lora,
+        repeatable=True,
+    ),
 )
 _BY_NAME = {alias: flag for flag in _FLAGS for alias in (flag.name, *flag.aliases)}
 ACCEPTED_FLAGS = ", ".join(f"--{flag.name}" for flag in _FLAGS)
@@ -253,7 +270,16 @@ def _parse_flags(pairs: list[tuple[str, str]]) -> tuple[dict[str, Any], list[str
         values[flag.name] = values.get(flag.name, []) + value if flag.repeatable else value
     if "cfg" in values and "stylize" in values:
         raise FlagError("use either --cfg or --stylize, not both: both set the guidance")
+    _check_loras(values.get("lora", []))
     return values, warnings
+
+
+def _check_loras(loras: list[LoraChoice]) -> None:
+    if len(loras) > MAX_LORAS:
+        raise FlagError(f"at most {MAX_LORAS} --lora flags in one prompt (got {len(loras)})")
+    names = [lora.name for lora in loras]
+    if len(set(names)) != len(names):
+        raise FlagError("each LoRA may be named once: give one --lora per name, with the weight you want")
 
 
 def _merge_terms(*groups: list[str]) -> str:
@@ -274,6 +300,7 @@ def parse_prompt(
     values, warnings = _parse_flags(pairs)
     if models is not None:
         _check_registered(values.get("model"), defaults.model, models)
+        _check_registered_loras(values.get("lora", []), models)
     if not prompt:
         raise FlagError("the prompt is empty: describe the image before any flags, like: a red fox in snow --ar 3:2")
     guidance = values.get("cfg", defaults.guidance)
@@ -289,6 +316,7 @@ def parse_prompt(
         "chaos": values.get("chaos", defaults.chaos or 0),
         "tile": values.get("tile", False),
         "model": values.get("model", defaults.model),
+        "loras": tuple(values.get("lora", [])),
         "warnings": tuple(warnings),
     }
     if "seed" in values:
@@ -305,6 +333,13 @@ def _check_registered(flag: str | None, default: str | None, models: ModelRegist
             f"your default model {_shown(default)} (from /settings) is not available here any more; "
             f"choose one of {names} with /settings model"
         )
+
+
+def _check_registered_loras(loras: list[LoraChoice], models: ModelRegistry) -> None:
+    for lora in loras:
+        if lora.name not in models.loras:
+            names = ", ".join(models.loras.names) or "none, this server has no LoRAs"
+            raise FlagError(f"--lora expects one of this server's LoRAs: {names} (got {_shown(lora.name)})")
 
 
 def _format_number(number: float) -> str:
@@ -336,4 +371,6 @@ def format_flags(request: GenerationRequest, defaults: PromptDefaults | None = N
         parts.append(f"--model {request.model}")
     if request.sampler is not None and request.sampler != defaults.sampler:
         parts.append(f"--sampler {request.sampler}")
+    for lora in request.loras:
+        parts.append(f"--lora {lora.name}" + ("" if lora.weight is None else f":{_format_number(lora.weight)}"))
     return " ".join(parts)

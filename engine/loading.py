@@ -1,8 +1,9 @@
 """Finding and loading a model: hub id, local diffusers folder or single checkpoint file.
 
-Everything goes through diffusers' AutoPipeline classes, so SD 1.x/2.x, SDXL and their turbo
-variants load the same way. Image-to-image and inpainting pipelines are built with `from_pipe`,
-which reuses the already loaded modules instead of loading a second copy of the weights.
+Everything goes through diffusers' AutoPipeline classes, so SD 1.x/2.x, SDXL, their turbo
+variants, FLUX.1 and SD3 load the same way (`engine.families` then says how to drive each).
+Image-to-image and inpainting pipelines are built with `from_pipe`, which reuses the already
+loaded modules instead of loading a second copy of the weights.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from diffusers import (
     StableDiffusionXLPipeline,
 )
 
-from engine.registry import CHECKPOINT_SUFFIXES, looks_like_path
+from engine.memory import MemorySaving
 from engine.results import ModelNotFoundError
+from engine.sources import CHECKPOINT_SUFFIXES, looks_like_path
 from engine.speedups import Speedups, apply_speedups
 
 # A key only SDXL checkpoints have (its second text encoder); picks the pipeline class for single files.
@@ -61,17 +63,27 @@ def choose_device(requested: str | None = None, requested_dtype: str | None = No
     return device, torch.float32
 
 
-def load_pipeline(source: str, dtype: torch.dtype, revision: str | None = None) -> DiffusionPipeline:
+def load_pipeline(
+    source: str, dtype: torch.dtype, revision: str | None = None, memory: MemorySaving | None = None
+) -> DiffusionPipeline:
     """Load `source` into host memory (not yet onto the device), or raise ModelNotFoundError with one
     actionable message. Loading before placing lets an engine try a new model while the models it holds
-    keep serving, and free device memory only once the new one is known to load."""
-    return _load(source, dtype, AutoPipelineForText2Image, allow_single_file=True, revision=revision)
+    keep serving, and free device memory only once the new one is known to load. `memory` may quantize the
+    denoiser of diffusers folders and hub models as it loads."""
+    quantization = (memory or MemorySaving()).quantization_config(dtype)
+    options = {} if quantization is None else {"quantization_config": quantization}
+    return _load(source, dtype, AutoPipelineForText2Image, allow_single_file=True, revision=revision, **options)
 
 
-def place(pipe: DiffusionPipeline, device: torch.device, speedups: Speedups | None = None) -> DiffusionPipeline:
-    """Move a loaded pipeline onto `device` and apply `speedups`. The derived pipelines (`image_to_image`,
-    `inpainting`) share its modules and so its speedups."""
-    return apply_speedups(pipe.to(device), speedups or Speedups())
+def place(
+    pipe: DiffusionPipeline,
+    device: torch.device,
+    speedups: Speedups | None = None,
+    memory: MemorySaving | None = None,
+) -> DiffusionPipeline:
+    """Move a loaded pipeline onto `device` (or offload it there) and apply `speedups`. The derived pipelines
+    (`image_to_image`, `inpainting`) share its modules and so its speedups."""
+    return apply_speedups((memory or MemorySaving()).place(pipe, device), speedups or Speedups())
 
 
 def load_upscaler(model_id: str, device: torch.device, dtype: torch.dtype) -> DiffusionPipeline:
@@ -80,7 +92,7 @@ def load_upscaler(model_id: str, device: torch.device, dtype: torch.dtype) -> Di
 
 
 def _load(
-    model_id: str, dtype: torch.dtype, loader, *, allow_single_file: bool, revision: str | None = None
+    model_id: str, dtype: torch.dtype, loader, *, allow_single_file: bool, revision: str | None = None, **options
 ) -> DiffusionPipeline:
     if looks_like_path(model_id):
         path = Path(model_id).expanduser()
@@ -93,21 +105,21 @@ def _load(
             )
         if path.is_file() and not allow_single_file:
             raise ModelNotFoundError(f"{model_id!r} is a single file; this model must be a diffusers folder or hub id.")
-        pipe = _load_single_file(path, dtype) if path.is_file() else _load_folder(path, dtype, loader)
+        pipe = _load_single_file(path, dtype) if path.is_file() else _load_folder(path, dtype, loader, **options)
     else:
-        pipe = _load_from_hub(model_id, dtype, loader, revision)
+        pipe = _load_from_hub(model_id, dtype, loader, revision, **options)
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
 
-def _load_folder(path: Path, dtype: torch.dtype, loader) -> DiffusionPipeline:
+def _load_folder(path: Path, dtype: torch.dtype, loader, **options) -> DiffusionPipeline:
     if not (path / "model_index.json").is_file():
         raise ModelNotFoundError(
             f"Model folder {str(path)!r} has no model_index.json, so it is not a diffusers pipeline folder. "
             "Point MODEL_ID at a folder written by `pipeline.save_pretrained(...)`, or at a single "
             ".safetensors/.ckpt checkpoint file."
         )
-    return loader.from_pretrained(path, dtype=dtype)
+    return loader.from_pretrained(path, dtype=dtype, **options)
 
 
 def _load_single_file(path: Path, dtype: torch.dtype) -> DiffusionPipeline:
@@ -137,10 +149,12 @@ def _is_sdxl_checkpoint(path: Path) -> bool:
     return SDXL_CHECKPOINT_KEY in state.get("state_dict", state)
 
 
-def _load_from_hub(model_id: str, dtype: torch.dtype, loader, revision: str | None = None) -> DiffusionPipeline:
+def _load_from_hub(
+    model_id: str, dtype: torch.dtype, loader, revision: str | None = None, **options
+) -> DiffusionPipeline:
     """Try the local hub cache first (instant, works offline), then the network."""
     try:
-        return loader.from_pretrained(model_id, dtype=dtype, revision=revision, local_files_only=True)
+        return loader.from_pretrained(model_id, dtype=dtype, revision=revision, local_files_only=True, **options)
     except (OSError, ValueError):
         pass
     offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
@@ -152,7 +166,7 @@ def _load_from_hub(model_id: str, dtype: torch.dtype, loader, revision: str | No
         )
     _check_hub_reachable(model_id)
     try:
-        return loader.from_pretrained(model_id, dtype=dtype, revision=revision)
+        return loader.from_pretrained(model_id, dtype=dtype, revision=revision, **options)
     except Exception as error:  # the hub client raises many unrelated error types for one cause
         raise ModelNotFoundError(
             f"Model {model_id!r} could not be downloaded from the Hugging Face hub "
@@ -208,7 +222,8 @@ def image_to_image(pipe: DiffusionPipeline) -> DiffusionPipeline:
 
 
 def inpainting(pipe: DiffusionPipeline) -> DiffusionPipeline:
-    """The inpainting pipeline over the same modules; a 4-channel UNet inpaints by mask blending."""
+    """The inpainting pipeline over the same modules; a 4-channel UNet (or a FLUX.1/SD3 transformer) inpaints by
+    mask blending."""
     derived = AutoPipelineForInpainting.from_pipe(pipe)
     derived.set_progress_bar_config(disable=True)
     return derived

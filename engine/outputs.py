@@ -83,7 +83,9 @@ def _png_info(result: GenerationResult, job_id: str | None, index: int | None, s
 
 
 def a1111_parameters(request: GenerationRequest, seed: int, model: str) -> str:
-    lines = [request.prompt]
+    # AUTOMATIC1111 names LoRAs inside the prompt, as <lora:name:weight> tags.
+    tags = "".join(f" <lora:{lora.name}:{lora.weight:g}>" for lora in request.loras if lora.weight is not None)
+    lines = [request.prompt + tags]
     if request.negative_prompt:
         lines.append(f"Negative prompt: {request.negative_prompt}")
     lines.append(

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+
+import torch
+from PIL import Image
 
 from engine.outputs import make_grid
-from engine.preview import latent_previews
 from engine.results import GenerationCancelled, Progress
 
+RenderPreviews = Callable[[torch.Tensor], list[Image.Image]]
 
-def step_callback(sdxl: bool, slots: list[tuple[int, bool]], callbacks, cancel, preview: bool):
-    """The callback for one run. `slots` holds (request index, kept) for each image in the batch;
-    each request's callback may ask for a preview grid of only its own kept images, rendered then (at most
-    once per step for the whole batch), so steps whose previews nobody sends cost nothing."""
+
+def step_callback(render: RenderPreviews, slots: list[tuple[int, bool]], callbacks, cancel, preview: bool):
+    """The callback for one run. `render` turns the step's latents into one preview per image (the model
+    family knows its latent layout); `slots` holds (request index, kept) for each image in the batch; each
+    request's callback may ask for a preview grid of only its own kept images, rendered then (at most once per
+    step for the whole batch), so steps whose previews nobody sends cost nothing."""
 
     def on_step_end(pipe, step, timestep, tensors):
         if cancel is not None and cancel.is_set():
@@ -21,7 +27,7 @@ def step_callback(sdxl: bool, slots: list[tuple[int, bool]], callbacks, cancel, 
             return {}
         # The dedicated upscaler has no num_timesteps; it always runs its scheduler's full schedule.
         total = getattr(pipe, "num_timesteps", None) or len(pipe.scheduler.timesteps)
-        previews = functools.cache(lambda: latent_previews(tensors["latents"], sdxl=sdxl))
+        previews = functools.cache(lambda: render(tensors["latents"]))
         for index, callback in enumerate(callbacks):
             if callback is None:
                 continue

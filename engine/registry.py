@@ -17,30 +17,26 @@ or a JSON list of objects with the same fields (`name`, `source`, `revision`, `d
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
-from pathlib import Path
 from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from engine.loras import LoraRegistry, RegisteredLora
 from engine.results import RequestError
+from engine.sources import CHECKPOINT_SUFFIXES, DEFAULT_MODEL, NAME_PATTERN, looks_like_path
 
-DEFAULT_MODEL = "default"
-NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,31}")
-CHECKPOINT_SUFFIXES = (".safetensors", ".ckpt")
+__all__ = [
+    "CHECKPOINT_SUFFIXES",
+    "DEFAULT_MODEL",
+    "ModelRegistry",
+    "RegisteredModel",
+    "UnknownModel",
+    "looks_like_path",
+    "parse_models",
+]
 # Per-model defaults a comma-list entry may set after `?`.
 PRESET_FIELDS = ("description", "steps", "guidance", "sampler", "size")
-
-
-def looks_like_path(source: str) -> bool:
-    """A local folder or file rather than a Hugging Face hub id (`owner/name`)."""
-    return (
-        source.startswith((".", "/", "~"))
-        or source.endswith(CHECKPOINT_SUFFIXES)
-        or source.count("/") > 1
-        or Path(source).expanduser().exists()
-    )
 
 
 class RegisteredModel(BaseModel):
@@ -79,7 +75,7 @@ class UnknownModel(RequestError):
 
 
 class ModelRegistry:
-    def __init__(self, entries: Iterable[RegisteredModel]) -> None:
+    def __init__(self, entries: Iterable[RegisteredModel], loras: Iterable[RegisteredLora] = ()) -> None:
         self._entries: dict[str, RegisteredModel] = {}
         for entry in entries:
             if entry.name in self._entries:
@@ -87,6 +83,8 @@ class ModelRegistry:
             self._entries[entry.name] = entry
         if DEFAULT_MODEL not in self._entries:
             self._entries = {DEFAULT_MODEL: RegisteredModel(name=DEFAULT_MODEL), **self._entries}
+        self.loras = LoraRegistry(loras, self.names)
+        """The LoRAs members may add (`engine.loras`), each checked against these models."""
 
     @property
     def names(self) -> tuple[str, ...]:

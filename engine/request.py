@@ -20,6 +20,11 @@ MAX_ASPECT_RATIO = 4
 MAX_REPLAY_BATCH = 64
 # The most images one job makes.
 MAX_COUNT = 16
+# The most LoRAs a member names in one prompt (--lora); the models' always-on LoRAs come on top.
+MAX_LORAS = 3
+# The most LoRAs one run applies: the member's and the always-on ones (the registry bounds those to MAX_LORAS).
+MAX_RUN_LORAS = 2 * MAX_LORAS
+MAX_LORA_WEIGHT = 2.0
 
 
 class Operation(StrEnum):
@@ -47,6 +52,16 @@ OPERATION_MODES: dict[Operation, tuple[str, ...]] = {
 IMAGE_OPERATIONS = frozenset({Operation.VARIATION, Operation.UPSCALE, Operation.ZOOM, Operation.PAN})
 
 
+class LoraChoice(BaseModel):
+    """One LoRA in a request: a registered name and its weight (None: the weight the operator registered;
+    `Engine.resolve` fills it in, so a stored request reproduces even after the registry changes)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=32)
+    weight: float | None = Field(default=None, ge=0.0, le=MAX_LORA_WEIGHT)
+
+
 def random_seed() -> int:
     return secrets.randbelow(MAX_SEED + 1)
 
@@ -71,6 +86,7 @@ class GenerationRequest(BaseModel):
     chaos_seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
     tile: bool = False
     model: str | None = None
+    loras: tuple[LoraChoice, ...] = Field(default=(), max_length=MAX_RUN_LORAS)
     strength: float | None = Field(default=None, gt=0.0, le=1.0)
     source_image: str | None = None
     direction: Direction | None = None
@@ -93,6 +109,9 @@ class GenerationRequest(BaseModel):
             raise ValueError("replay_batch and replay_slot go together")
         if self.replay_batch is not None and self.replay_slot >= self.replay_batch:
             raise ValueError("replay_slot must be smaller than replay_batch")
+        names = [lora.name for lora in self.loras]
+        if len(set(names)) != len(names):
+            raise ValueError("each LoRA may be named once")
         return self
 
     @property
@@ -110,10 +129,21 @@ class GenerationRequest(BaseModel):
 
     def batch_key(self) -> tuple | None:
         """Requests with equal keys can share one UNet batch (prompts and seeds may differ); None: always alone.
+        LoRAs change the denoiser's weights for the whole batch, so only requests with the same ones share.
 
         Read from the fields as asked, so the queue (which cannot resolve a request: that needs the model)
         and the engine (which checks resolved ones) use the same rule: two requests equal here resolve alike.
         """
         if self.operation is not Operation.IMAGINE or self.replay_batch is not None:
             return None
-        return (self.model, self.aspect, self.width, self.height, self.steps, self.sampler, self.guidance, self.tile)
+        return (
+            self.model,
+            self.loras,
+            self.aspect,
+            self.width,
+            self.height,
+            self.steps,
+            self.sampler,
+            self.guidance,
+            self.tile,
+        )

@@ -17,6 +17,8 @@ import torch
 
 from engine import loading
 from engine.default_model import DEFAULT_MODEL_FOLDER
+from engine.families import family_for
+from engine.memory import MemorySaving
 from engine.model import LoadedModel
 from engine.registry import ModelRegistry, RegisteredModel
 from engine.results import ModelNotFoundError, ModelUnavailable
@@ -27,9 +29,16 @@ log = logging.getLogger(__name__)
 
 class ResidentModels:
     def __init__(
-        self, registry: ModelRegistry, device: torch.device, dtype: torch.dtype, speedups: Speedups, capacity: int
+        self,
+        registry: ModelRegistry,
+        device: torch.device,
+        dtype: torch.dtype,
+        speedups: Speedups,
+        capacity: int,
+        memory: MemorySaving | None = None,
     ) -> None:
         self.registry = registry
+        self._memory = memory or MemorySaving()
         self._device = device
         self._dtype = dtype
         self._speedups = speedups
@@ -58,7 +67,8 @@ class ResidentModels:
     def _load(self, entry: RegisteredModel) -> LoadedModel:
         source = entry.source or str(DEFAULT_MODEL_FOLDER)
         try:
-            pipe = loading.load_pipeline(source, self._dtype, entry.revision)
+            pipe = loading.load_pipeline(source, self._dtype, entry.revision, self._memory)
+            family = family_for(pipe)
         except ModelNotFoundError as error:
             log.error("loading model %r (%s) failed: %s", entry.name, source, error)
             raise ModelUnavailable(
@@ -67,7 +77,7 @@ class ResidentModels:
             ) from error
         while len(self._models) >= self._capacity:
             self._free_oldest()
-        loaded = LoadedModel(entry, loading.place(pipe, self._device, self._speedups))
+        loaded = LoadedModel(entry, loading.place(pipe, self._device, self._speedups, self._memory), family)
         self._models[entry.name] = loaded
         return loaded
 

@@ -7,9 +7,11 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from engine.loras import RegisteredLora, parse_loras
 from engine.registry import DEFAULT_MODEL, ModelRegistry, RegisteredModel, parse_models
 
 CompileSetting = Literal["off", "default", "max-autotune-no-cudagraphs", "reduce-overhead"]
+QuantizationSetting = Literal["off", "bnb-nf4", "bnb-int8", "torchao-int8"]
 
 
 class EngineSettings(BaseSettings):
@@ -20,6 +22,8 @@ class EngineSettings(BaseSettings):
     embedded default."""
     models: Annotated[tuple[RegisteredModel, ...], NoDecode] = ()
     """More models members may choose by name (`engine.registry` has the format)."""
+    loras: Annotated[tuple[RegisteredLora, ...], NoDecode] = ()
+    """LoRAs members may add with --lora (`engine.loras` has the format)."""
     max_loaded_models: int = Field(default=1, ge=1)
     """How many models an engine keeps in memory; the least recently used goes first when another loads."""
     upscaler_model: str | None = None
@@ -43,14 +47,29 @@ class EngineSettings(BaseSettings):
     """torch.compile mode for the UNet and VAE decoder; compiles at worker start (`Engine.warm_up`)."""
     engine_vae_tiling: bool = False
 
+    # Memory settings for big models (engine/memory.py, docs/engine.md): all off, each costs speed.
+    engine_cpu_offload: bool = False
+    """Keep components on the CPU until they run (diffusers' model CPU offload)."""
+    engine_vae_slicing: bool = False
+    """Decode a batch one image at a time."""
+    engine_quantization: QuantizationSetting = "off"
+    """Load transformer denoisers quantized: bnb-nf4 / bnb-int8 need bitsandbytes, torchao-int8 needs torchao."""
+
     @field_validator("models", mode="before")
     @classmethod
     def _parse_models(cls, value: object) -> object:
         return parse_models(value) if isinstance(value, str) else value
 
+    @field_validator("loras", mode="before")
+    @classmethod
+    def _parse_loras(cls, value: object) -> object:
+        return parse_loras(value) if isinstance(value, str) else value
+
     @model_validator(mode="after")
     def _check_registry(self) -> EngineSettings:
-        self.registry()  # a duplicate name, or MODEL_ID beside a MODELS entry named default, fails at start-up
+        # A duplicate name, MODEL_ID beside a MODELS entry named default, or a LoRA for an unregistered model
+        # fails at start-up.
+        self.registry()
         return self
 
     def registry(self) -> ModelRegistry:
@@ -59,7 +78,7 @@ class EngineSettings(BaseSettings):
             if any(entry.name == DEFAULT_MODEL for entry in entries):
                 raise ValueError(f"MODELS names a {DEFAULT_MODEL!r} model and MODEL_ID is set too; keep one of them")
             entries.insert(0, RegisteredModel(name=DEFAULT_MODEL, source=self.model_id))
-        return ModelRegistry(entries)
+        return ModelRegistry(entries, self.loras)
 
     @property
     def upscale_budget(self) -> int:

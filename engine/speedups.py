@@ -14,6 +14,7 @@ from typing import get_args
 import torch
 from diffusers import AutoencoderKL, DiffusionPipeline
 
+from engine.families import family_for
 from engine.settings import CompileSetting, EngineSettings
 
 COMPILE_MODES: tuple[str, ...] = tuple(mode for mode in get_args(CompileSetting) if mode != "off")
@@ -51,20 +52,31 @@ class Speedups:
 
 
 def apply_speedups(pipe: DiffusionPipeline, speedups: Speedups) -> DiffusionPipeline:
-    """Apply `speedups` to `pipe`'s UNet and VAE in place (call once, after `.to(device)`) and return it.
+    """Apply `speedups` to `pipe`'s denoiser (UNet or transformer) and VAE in place (call once, after
+    `.to(device)`) and return it.
 
     Fusion comes first because it replaces the attention projections, which the later memory
     layout change and compilation must see.
     """
+    denoiser = family_for(pipe).denoiser
     if speedups.fuse_qkv:
-        # diffusers fuses only AutoencoderKL's attention; other VAEs (the benchmark's tiny one) keep theirs.
-        pipe.fuse_qkv_projections(unet=True, vae=isinstance(pipe.vae, AutoencoderKL))
+        _fuse_qkv(pipe, denoiser)
     if speedups.channels_last:
-        pipe.unet.to(memory_format=torch.channels_last)
+        denoiser.to(memory_format=torch.channels_last)
         pipe.vae.to(memory_format=torch.channels_last)
     if speedups.vae_tiling:
         pipe.vae.enable_tiling()
     if speedups.compile_mode is not None:
-        pipe.unet.compile(mode=speedups.compile_mode, fullgraph=True)
+        denoiser.compile(mode=speedups.compile_mode, fullgraph=True)
         pipe.vae.decoder.compile(mode=speedups.compile_mode, fullgraph=True)
     return pipe
+
+
+def _fuse_qkv(pipe: DiffusionPipeline, denoiser: torch.nn.Module) -> None:
+    # Each model's fuse_qkv_projections also installs its fused attention processor. The FLUX.1 transformer has
+    # no fusion in diffusers 0.42 and keeps its separate projections.
+    if hasattr(denoiser, "fuse_qkv_projections"):
+        denoiser.fuse_qkv_projections()
+    # diffusers fuses only AutoencoderKL's attention; other VAEs (the benchmark's tiny one) keep theirs.
+    if isinstance(pipe.vae, AutoencoderKL):
+        pipe.vae.fuse_qkv_projections()
