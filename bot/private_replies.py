@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.public_messages import MAX_CONTENT, shorten
+from engine.loras import RegisteredLora
 from engine.registry import ModelRegistry, RegisteredModel
 from jobs.results import ImageRecord
 from jobs.views import GuildConfigView, JobView, QueueStats, UserSettingsView
@@ -65,10 +66,18 @@ def info_content(stats: QueueStats, user_id: int, bot_uptime: float, models: Mod
         f"**Your jobs in the queue:** {positions}",
         "**Models** (`--model NAME`, or /settings):",
         *(f"- {model_line(entry)}" for entry in models.entries),
+        *(["**LoRAs** (`--lora NAME` or `--lora NAME:0.6`):"] if models.loras.entries else []),
+        *(f"- {lora_line(lora)}" for lora in models.loras.entries),
         f"**Devices:** {devices}",
         f"**Uptime:** {timedelta(seconds=int(bot_uptime))}",
     ]
     return shorten("\n".join(lines), MAX_CONTENT)
+
+
+def lora_line(lora: RegisteredLora) -> str:
+    """A registered LoRA as members see it: its name, what it is for, when it applies; never its file."""
+    applies = "always on" if lora.always else f"weight {lora.weight:g}"
+    return f"`{lora.name}` — {lora.description or 'a style'} (for {', '.join(lora.models)}; {applies})"
 
 
 def model_line(entry: RegisteredModel) -> str:

@@ -108,6 +108,10 @@ class LoraRegistry:
     def names(self) -> tuple[str, ...]:
         return tuple(self._entries)
 
+    @property
+    def entries(self) -> tuple[RegisteredLora, ...]:
+        return tuple(self._entries.values())
+
     def __contains__(self, name: object) -> bool:
         return name in self._entries
 

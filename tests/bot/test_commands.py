@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.client import ImagineBot
+from engine.loras import parse_loras
 from sandbox.discord import DiscordEmulator
 from tests.bot.helpers import imagine, job_id_of, reply_to
 
@@ -123,3 +124,15 @@ async def test_a_model_the_operator_did_not_register_is_refused_and_queues_nothi
     assert channel_posts(emu) == [] and await bot.jobs.recent_jobs(emu.user.id) == []
     info = await reply_to(emu, await emu.send_slash_command("info"), "the info")
     assert "`default` — the server's model" in info.content
+
+
+async def test_info_lists_the_registered_models_and_loras_but_no_paths(
+    discord_emulator: DiscordEmulator, start_bot, engine_settings
+) -> None:
+    limits = engine_settings.model_copy(
+        update={"loras": parse_loras("ink=/srv/loras/ink.safetensors?weight=0.8&description=inked lines")}
+    )
+    async with start_bot(limits=limits):
+        info = await reply_to(discord_emulator, await discord_emulator.send_slash_command("info"), "the info")
+    assert "`ink` — inked lines (for default; weight 0.8)" in info.content
+    assert "/srv" not in info.content

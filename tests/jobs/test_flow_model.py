@@ -1,23 +1,36 @@
-"""A FLUX.1-family model through the real queue: registered with MODELS, run by an engine process, batched."""
+"""FLUX.1- and SD3-family models through the real queue: registered with MODELS, run by an engine process,
+batched, and every operation the bot offers on their images, with bit-exact reproduction."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PIL import Image
 
-from engine.request import GenerationRequest
-from jobs import Finished, JobService
+from bot import derive
+from engine.request import Direction, GenerationRequest
+from jobs import Finished, JobService, JobView
 from tests.jobs.helpers import until_done
 from tests.tiny_flow import save_tiny_flow_models
 
 
 @pytest.fixture(scope="module")
-def flux_folder(tmp_path_factory):
-    return save_tiny_flow_models(tmp_path_factory.mktemp("flux"))["flux"]
+def flow_folders(tmp_path_factory):
+    return save_tiny_flow_models(tmp_path_factory.mktemp("flow"))
 
 
-async def test_flux_jobs_share_a_batch_in_an_engine_process(job_settings, running_service, flux_folder, monkeypatch):
-    monkeypatch.setenv("MODELS", f"flux={flux_folder}?size=64&steps=2&guidance=0")
+def sizes(job: JobView) -> list[tuple[int, int]]:
+    return [Image.open(image.path).size for image in job.images]
+
+
+async def finished(service: JobService, request: GenerationRequest, user: int = 1, **links) -> JobView:
+    job = await service.submit(request, kind="imagine", user_id=user, raw_prompt=request.prompt, **links)
+    assert isinstance((await until_done(service, job.public_id))[-1], Finished)
+    return await service.get_job(job.public_id)
+
+
+async def test_flux_jobs_share_a_batch_in_an_engine_process(job_settings, running_service, flow_folders, monkeypatch):
+    monkeypatch.setenv("MODELS", f"flux={flow_folders['flux']}?size=64&steps=2&guidance=0")
     client = JobService(job_settings, process_jobs=False)
     await client.start()
     ids = []
@@ -31,5 +44,28 @@ async def test_flux_jobs_share_a_batch_in_an_engine_process(job_settings, runnin
         jobs = [await service.get_job(public_id) for public_id in ids]
     assert len({job.batch_id for job in jobs}) == 1
     assert [job.request.sampler for job in jobs] == ["euler", "euler"]
-    for job in jobs:
-        assert [Image.open(image.path).size for image in job.images] == [(64, 64), (64, 64)]
+    assert [sizes(job) for job in jobs] == [[(64, 64), (64, 64)]] * 2
+
+
+@pytest.mark.parametrize("family", ["flux", "sd3"])
+async def test_every_operation_of_the_bot_runs_on_a_transformer_model_through_the_queue(
+    job_settings, running_service, flow_folders, monkeypatch, family
+) -> None:
+    monkeypatch.setenv("MODELS", f"{family}={flow_folders[family]}?size=64&steps=2")
+    async with running_service(job_settings) as service:
+        grid = await finished(service, GenerationRequest(prompt="a red fox", seed=5, count=2, model=family))
+        image = grid.images[0]
+        made = {
+            "variation": derive.variation(grid.request, image, "subtle"),
+            "upscale": derive.upscale(grid.request, image, "subtle"),
+            "zoom": derive.zoom_out(grid.request, image),
+            "pan": derive.pan(grid.request, image, Direction.RIGHT),
+            "reproduce": derive.reproduce(grid.request, grid.images[1]),
+        }
+        jobs = {name: await finished(service, request, parent_job=grid.public_id) for name, request in made.items()}
+    assert sizes(grid) == [(64, 64), (64, 64)]
+    assert sizes(jobs["variation"])[0] == (64, 64) and sizes(jobs["zoom"])[0] == (64, 64)
+    assert sizes(jobs["upscale"]) == [(128, 128)]
+    assert sizes(jobs["pan"])[0][0] > 64
+    [replayed] = jobs["reproduce"].images
+    assert np.array_equal(np.asarray(Image.open(replayed.path)), np.asarray(Image.open(grid.images[1].path)))
