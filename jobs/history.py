@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from jobs.models import GuildConfig, Image, Job, UserSettings
 from jobs.results import ImageRecord
-from jobs.states import JobStatus
+from jobs.states import ContentPolicy, JobStatus
 from jobs.views import GuildConfigView, JobView, UserSettingsView
 
 # Guards parent_chain against a cycle written by hand into the database.
@@ -32,6 +32,11 @@ class History:
     def get_job(self, public_id: str) -> JobView | None:
         with self._sessions.begin() as session:
             job = session.scalar(self._jobs().where(Job.public_id == public_id))
+            return job.view(self._data_dir) if job else None
+
+    def job_with_message(self, message_id: int) -> JobView | None:
+        with self._sessions.begin() as session:
+            job = session.scalar(self._jobs().where(Job.message_id == message_id))
             return job.view(self._data_dir) if job else None
 
     def recent_jobs(self, user_id: int, limit: int = 10) -> list[JobView]:
@@ -104,12 +109,15 @@ class History:
         banned_words: list[str] | None = None,
         admin_role_id: int | None = None,
         clear_admin_role: bool = False,
+        content_policy: ContentPolicy | None = None,
     ) -> GuildConfigView:
         """Change only what is given; `clear_admin_role` removes the admin role."""
         with self._sessions.begin() as session:
             row = session.get(GuildConfig, guild_id) or GuildConfig(
-                guild_id=guild_id, allowed_channel_ids=[], banned_words=[]
+                guild_id=guild_id, allowed_channel_ids=[], banned_words=[], content_policy=ContentPolicy.BLOCK
             )
+            if content_policy is not None:
+                row.content_policy = content_policy
             if allowed_channel_ids is not None:
                 row.allowed_channel_ids = [int(channel) for channel in allowed_channel_ids]
             if banned_words is not None:

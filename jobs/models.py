@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, String, Text, UniqueConstraint, true
+from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, String, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from engine.request import GenerationRequest
 from jobs.results import ImageRecord
-from jobs.states import JobKind, JobStatus
+from jobs.states import ContentPolicy, JobKind, JobStatus
 from jobs.views import GuildConfigView, JobView, UserSettingsView
 
 PUBLIC_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
@@ -54,6 +54,10 @@ class Job(Base):
         Index("ix_jobs_user_started", "user_id", "started_at"),
         # Start-up looks for jobs whose final message is not on Discord yet: few, among many delivered.
         Index("ix_jobs_delivered", "delivered_at"),
+        # A server's share of the queue, at every submit.
+        Index("ix_jobs_guild_status", "guild_id", "status"),
+        # A deleted message names its job by the message's id.
+        Index("ix_jobs_message", "message_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -85,6 +89,13 @@ class Job(Base):
     delivered_at: Mapped[datetime | None]
     """Set once the final message is on Discord (or known to be gone): the outbox's mark."""
     delivery_note: Mapped[str | None] = mapped_column(String(MAX_DELIVERY_NOTE))
+    cost: Mapped[float] = mapped_column(Float, default=1.0, server_default="1.0")
+    """What the job weighs against the caps: 1.0 is a standard four-image job (`jobs.admission`)."""
+    hidden_at: Mapped[datetime | None]
+    """Deleted by its owner or a server admin: no /show, /reproduce or buttons any more."""
+    hidden_by: Mapped[int | None] = mapped_column(BigInteger)
+    images_pruned_at: Mapped[datetime | None]
+    """Its image files were removed after RETENTION_DAYS (the record still reproduces them)."""
 
     parent: Mapped[Job | None] = relationship(remote_side=[id])
     images: Mapped[list[Image]] = relationship(back_populates="job", order_by="Image.index")
@@ -116,6 +127,9 @@ class Job(Base):
             finished_at=_aware(self.finished_at),
             delivered_at=_aware(self.delivered_at),
             delivery_note=self.delivery_note,
+            cost=self.cost,
+            hidden_at=_aware(self.hidden_at),
+            images_pruned_at=_aware(self.images_pruned_at),
             images=images,
         )
 
@@ -136,6 +150,8 @@ class Image(Base):
     height: Mapped[int]
     batch_size: Mapped[int]
     batch_slot: Mapped[int]
+    flagged: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """A safety checker or the operator's classifier found it unsafe; each server's policy decides."""
 
     job: Mapped[Job] = relationship(back_populates="images")
 
@@ -150,6 +166,7 @@ class Image(Base):
             height=record.height,
             batch_size=record.batch_size,
             batch_slot=record.batch_slot,
+            flagged=record.flagged,
         )
 
     def record(self) -> ImageRecord:
@@ -162,6 +179,7 @@ class Image(Base):
             height=self.height,
             batch_size=self.batch_size,
             batch_slot=self.batch_slot,
+            flagged=self.flagged,
         )
 
 
@@ -191,6 +209,7 @@ class GuildConfig(Base):
     allowed_channel_ids: Mapped[list[Any]] = mapped_column(default=list)
     banned_words: Mapped[list[Any]] = mapped_column(default=list)
     admin_role_id: Mapped[int | None] = mapped_column(BigInteger)
+    content_policy: Mapped[str] = mapped_column(String(16), default=ContentPolicy.BLOCK, server_default="block")
 
     def view(self) -> GuildConfigView:
         return GuildConfigView(
@@ -198,4 +217,5 @@ class GuildConfig(Base):
             allowed_channel_ids=tuple(int(channel) for channel in self.allowed_channel_ids),
             banned_words=tuple(self.banned_words),
             admin_role_id=self.admin_role_id,
+            content_policy=ContentPolicy(self.content_policy),
         )

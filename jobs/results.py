@@ -33,6 +33,8 @@ class ImageRecord:
     height: int
     batch_size: int
     batch_slot: int
+    flagged: bool = False
+    """A safety checker or the operator's classifier found it unsafe."""
 
     def located_in(self, data_dir: Path) -> ImageRecord:
         return dataclasses.replace(self, path=data_dir / self.path)

@@ -9,7 +9,9 @@ its own lock, which 50 threads submitting at once would.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import logging
 import subprocess
 import sys
 import time
@@ -42,10 +44,15 @@ from jobs.results import ImageRecord
 from jobs.settings import JobSettings
 from jobs.sql_queue import SqlJobQueue
 from jobs.states import JobKind, JobStatus
+from jobs.storage import Storage
 from jobs.views import GuildConfigView, JobView, QueueStats, UserSettingsView
 
 # Database threads for a server database, which takes concurrent writers.
 POSTGRES_THREADS = 8
+# How often images past RETENTION_DAYS are looked for.
+PRUNE_INTERVAL_SECONDS = 3600
+
+log = logging.getLogger(__name__)
 
 
 class UnknownJob(LookupError):
@@ -89,6 +96,8 @@ class JobService:
         self._hub = EventHub()
         self.queue = SqlJobQueue(sessions, self.settings, self._hub, self._database)
         self.history = History(sessions, self.settings.data_dir)
+        self.storage = Storage(sessions, self.settings)
+        self._pruning: asyncio.Task[None] | None = None
         self._process_jobs = process_jobs
         self._devices = tuple(devices) if devices is not None else None
         self._engine_factory = engine_factory
@@ -108,6 +117,7 @@ class JobService:
         self._started_at = time.monotonic()
         if not self._process_jobs:
             return
+        self._pruning = asyncio.create_task(self._prune_now_and_then())
         await asyncio.to_thread(prefetch_models)
         await self._run(self.queue.recover)
         devices = self._devices or tuple(await asyncio.to_thread(self.settings.devices))
@@ -118,6 +128,10 @@ class JobService:
 
     async def stop(self) -> None:
         """Graceful: no new work, running generations finish (or go back to the queue after STOP_TIMEOUT)."""
+        if self._pruning is not None:
+            self._pruning.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pruning
         if self._processor is not None:
             await asyncio.to_thread(self._processor.stop, self.settings.stop_timeout)
             self._processor = None
@@ -193,6 +207,22 @@ class JobService:
             self._processor.cancel(public_id)
         return await self._run(self.queue.cancel, public_id)
 
+    async def hide(self, public_id: str, by: int) -> JobView | None:
+        """Deleted by its owner or a server admin: hidden for good, its files removed (see `jobs.storage`)."""
+        return await self._run(self.storage.hide, public_id, by)
+
+    async def prune(self) -> int:
+        """Remove the images older than RETENTION_DAYS now (the service also does it every hour)."""
+        return await self._run(self.storage.prune)
+
+    async def _prune_now_and_then(self) -> None:
+        while True:
+            try:
+                await self.prune()
+            except Exception:  # the database went away for a moment: the next round tries again
+                log.exception("pruning old images failed")
+            await asyncio.sleep(PRUNE_INTERVAL_SECONDS)
+
     async def mark_delivered(self, public_id: str, note: str | None = None) -> bool:
         """The job's final message is on Discord, or (with a note saying why) never can be."""
         return await self._run(self.queue.mark_delivered, public_id, note)
@@ -214,6 +244,10 @@ class JobService:
 
     async def get_job(self, public_id: str) -> JobView | None:
         return await self._run(self.history.get_job, public_id)
+
+    async def job_with_message(self, message_id: int) -> JobView | None:
+        """The job shown in this Discord message, if one is."""
+        return await self._run(self.history.job_with_message, message_id)
 
     async def recent_jobs(self, user_id: int, limit: int = 10) -> list[JobView]:
         return await self._run(self.history.recent_jobs, user_id, limit)

@@ -21,8 +21,21 @@ class JobSettings(BaseSettings):
     data_dir: Path = Path("data")
     max_running_per_user: int = Field(default=3, ge=1)
     """How many of one user's jobs may be generating at once, across all devices."""
-    max_queued_per_user: int = Field(default=10, ge=1)
-    max_queue_length: int = Field(default=100, ge=1)
+    max_queued_per_user: float = Field(default=10, gt=0)
+    """How much one member may have waiting, in standard jobs (four images at 30 steps cost 1; `jobs.admission`)."""
+    max_queue_length: float = Field(default=100, gt=0)
+    """How much may wait in all, in standard jobs."""
+    max_queue_share_per_server: float = Field(default=0.5, gt=0, le=1)
+    """The largest part of MAX_QUEUE_LENGTH one server (or the bot's DMs) may fill, so a few accounts in one
+    server cannot fill the queue for every other."""
+    min_free_disk_mb: float = Field(default=1024, ge=0)
+    """New jobs are refused while the disk holding DATA_DIR has less free space than this (0: never)."""
+    retention_days: float = Field(default=0, ge=0)
+    """Image files older than this are removed (their records still reproduce them); 0 keeps them forever."""
+    retention_deletes_records: bool = False
+    """With RETENTION_DAYS, remove the jobs' database rows too (they can then no longer be reproduced)."""
+    keep_deleted_images: bool = False
+    """Keep the files of images deleted with 🗑️ (they stay hidden either way)."""
     max_attempts: int = Field(default=3, ge=1)
     """A job interrupted this many times (crash, kill) fails instead of starting again."""
     max_batch_images: int = Field(default=16, ge=1, le=64)

@@ -30,3 +30,14 @@ class JobStatus(StrEnum):
 
 
 FINISHED_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
+
+
+class ContentPolicy(StrEnum):
+    """What a server does with an image a safety checker or classifier flagged (set with /config)."""
+
+    BLOCK = "block"
+    """The image is not shown; the message says why."""
+    SPOILER = "spoiler"
+    """Shown behind Discord's spoiler cover."""
+    AGE_RESTRICTED = "age-restricted"
+    """Shown in the server's age-restricted channels only; blocked elsewhere."""

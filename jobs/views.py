@@ -13,7 +13,7 @@ from typing import Any
 
 from engine.request import GenerationRequest
 from jobs.results import ImageRecord
-from jobs.states import FINISHED_STATUSES, JobKind, JobStatus
+from jobs.states import FINISHED_STATUSES, ContentPolicy, JobKind, JobStatus
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,12 @@ class JobView:
     """When its final message (grid, failure, cancellation) reached Discord, or was found gone."""
     delivery_note: str | None = None
     """Why a final message could not be shown (deleted, channel gone), for the log and /history."""
+    cost: float = 1.0
+    """What it weighs against the caps: 1.0 is a standard four-image job."""
+    hidden_at: datetime | None = None
+    """Deleted by its owner or a server admin: it can no longer be shown, reproduced or pressed."""
+    images_pruned_at: datetime | None = None
+    """Its image files were removed after RETENTION_DAYS; its record still reproduces them."""
     images: tuple[ImageRecord, ...] = ()
     """Paths are absolute."""
 
@@ -68,6 +74,8 @@ class GuildConfigView:
     """Empty means every channel."""
     banned_words: tuple[str, ...] = ()
     admin_role_id: int | None = None
+    content_policy: ContentPolicy = ContentPolicy.BLOCK
+    """What happens to flagged images made here."""
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 DISPATCH, HEARTBEAT, IDENTIFY, RESUME, HELLO, HEARTBEAT_ACK = 0, 1, 2, 6, 10, 11
 HEARTBEAT_INTERVAL_MS = 41250
+# Gateway intents (bits of IDENTIFY's `intents`) that events here depend on.
+GUILD_MESSAGES, DIRECT_MESSAGES = 1 << 9, 1 << 12
 
 
 class GatewaySession:
@@ -42,6 +44,8 @@ class Gateway:
     def __init__(self, emu: DiscordEmulator) -> None:
         self.emu = emu
         self.sessions: list[GatewaySession] = []
+        self.intents = 0
+        """What the bot asked for when it last identified: Discord sends only the events these cover."""
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
@@ -68,6 +72,7 @@ class Gateway:
             if frame["d"].get("token") != self.emu.bot_token:
                 await session.ws.close(code=4004, message=b"Authentication failed.")
                 return
+            self.intents = int(frame["d"].get("intents") or 0)
             await self._identify(session)
         elif op == RESUME:
             session.session_id = frame["d"].get("session_id", session.session_id)
@@ -98,7 +103,10 @@ class Gateway:
     def connected(self) -> bool:
         return any(session.ready for session in self.sessions)
 
-    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+    async def dispatch(self, event: str, data: dict[str, Any], *, intent: int = 0) -> None:
+        """Send an event to every ready session; one that needs an `intent` the bot did not ask for is not sent."""
+        if intent and not self.intents & intent:
+            return
         for session in self.sessions:
             if session.ready:
                 await session.send(DISPATCH, data, event)

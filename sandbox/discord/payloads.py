@@ -57,13 +57,20 @@ def role_payload(role: Role, position: int) -> dict[str, Any]:
 
 
 def channel_payload(channel: Channel, position: int = 0) -> dict[str, Any]:
+    if channel.recipient is not None:
+        return {
+            "id": str(channel.id),
+            "type": channel.kind,
+            "last_message_id": None,
+            "recipients": [user_payload(channel.recipient)],
+        }
     payload: dict[str, Any] = {
         "id": str(channel.id),
-        "type": 0,
+        "type": channel.kind,
         "name": channel.name,
         "position": position,
         "permission_overwrites": [],
-        "nsfw": False,
+        "nsfw": channel.nsfw,
         "topic": None,
         "last_message_id": None,
         "rate_limit_per_user": 0,

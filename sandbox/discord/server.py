@@ -22,7 +22,7 @@ import yarl
 from aiohttp import web
 
 from .channels import NONCE_WINDOW_SECONDS
-from .gateway import Gateway
+from .gateway import DIRECT_MESSAGES, GUILD_MESSAGES, Gateway
 from .holds import Hold
 from .messages import MessageBody, apply_body
 from .payloads import interaction_payload, message_payload
@@ -166,10 +166,22 @@ class DiscordEmulator:
         self.make_channel(channel_name, guild=guild)
         return guild
 
-    def make_channel(self, name: str, *, guild: Guild | None = None) -> Channel:
+    def make_channel(self, name: str, *, guild: Guild | None = None, nsfw: bool = False) -> Channel:
+        """A text channel; `nsfw` makes it one of Discord's age-restricted channels."""
         guild = guild or self.guild
-        channel = Channel(id=new_snowflake(), name=name, guild_id=guild.id)
+        channel = Channel(id=new_snowflake(), name=name, guild_id=guild.id, nsfw=nsfw)
         guild.channels.append(channel)
+        self.channels[channel.id] = channel
+        return channel
+
+    def dm_channel(self, user: User) -> Channel:
+        """The direct-message channel between `user` and the bot (made on first use)."""
+        existing = next(
+            (c for c in self.channels.values() if c.recipient is not None and c.recipient.id == user.id), None
+        )
+        if existing is not None:
+            return existing
+        channel = Channel(id=new_snowflake(), name=f"dm-{user.username}", guild_id=None, recipient=user)
         self.channels[channel.id] = channel
         return channel
 
@@ -234,6 +246,17 @@ class DiscordEmulator:
 
     # --- fault injection -------------------------------------------------------------------
 
+    async def delete_message(self, message: Message, *, by: User | None = None) -> None:
+        """A member or moderator deletes `message` in Discord's app: the bot hears MESSAGE_DELETE if it asked
+        for the messages intent of that kind of channel (guild or DM), as on Discord."""
+        message.deleted = True
+        data = {"id": str(message.id), "channel_id": str(message.channel_id)}
+        if message.guild_id is not None:
+            data["guild_id"] = str(message.guild_id)
+        intent = GUILD_MESSAGES if message.guild_id is not None else DIRECT_MESSAGES
+        await self._gateway.dispatch("MESSAGE_DELETE", data, intent=intent)
+        self.notify()
+
     def fail_next(self, route_pattern: str, *, status: int = 429, count: int = 1, retry_after: float = 0.05) -> Fault:
         """Answer the next `count` requests whose `"METHOD /path"` matches the regex with `status`.
 
@@ -277,9 +300,13 @@ class DiscordEmulator:
         guild: Guild | None = None,
         attachment_size_limit: int | None = None,
     ) -> Interaction:
-        """Inject an application-command INTERACTION_CREATE as `user` typed `/name options…`."""
-        guild = guild or self.guild
-        channel = channel or guild.channels[0]
+        """Inject an application-command INTERACTION_CREATE as `user` typed `/name options…`; in a DM channel
+        (`dm_channel`) it comes from outside any server, and only global commands exist there."""
+        if channel is not None and channel.recipient is not None:
+            guild = None
+        else:
+            guild = guild or self.guild
+            channel = channel or guild.channels[0]
         command, command_guild_id = self._synced_command(name, guild)
         declared = {option["name"]: option.get("type") for option in command.get("options", [])}
         data: dict[str, Any] = {
@@ -313,8 +340,8 @@ class DiscordEmulator:
         data = {"custom_id": custom_id, "component_type": 2}
         return await self._inject(3, data, user, channel, guild, attachment_size_limit, source_message=message)
 
-    def _synced_command(self, name: str, guild: Guild) -> tuple[dict[str, Any], int | None]:
-        for guild_id in (guild.id, None):
+    def _synced_command(self, name: str, guild: Guild | None) -> tuple[dict[str, Any], int | None]:
+        for guild_id in (guild.id, None) if guild else (None,):
             for command in self.commands.get(guild_id, []):
                 if command["name"] == name:
                     return command, guild_id
@@ -336,7 +363,7 @@ class DiscordEmulator:
             id=new_snowflake(),
             token=f"interaction.{secrets.token_urlsafe(32)}",
             type=kind,
-            user=user or self.user,
+            user=user or channel.recipient or self.user,
             channel=channel,
             guild=guild,
             data=data,

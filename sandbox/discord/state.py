@@ -46,11 +46,23 @@ class Role:
     permissions: int = 0
 
 
+GUILD_TEXT = 0
+DIRECT_MESSAGE = 1
+
+
 @dataclass
 class Channel:
     id: int
     name: str
     guild_id: int | None
+    nsfw: bool = False
+    """Discord's age-restricted channels."""
+    recipient: User | None = None
+    """The member a DM channel is with (None for a server channel)."""
+
+    @property
+    def kind(self) -> int:
+        return GUILD_TEXT if self.recipient is None else DIRECT_MESSAGE
 
 
 @dataclass

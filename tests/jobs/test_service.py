@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from engine.request import GenerationRequest
 from jobs import (
     Accepted,
     Cancelled,
@@ -66,18 +67,76 @@ async def test_submit_commits_before_returning(job_settings: JobSettings, sqlite
     await service.stop()
 
 
+def standard(prompt: str = "fox", **fields) -> GenerationRequest:
+    """Four images at the model's default steps: one unit against the caps."""
+    return GenerationRequest(prompt=prompt, **fields)
+
+
 async def test_caps_refuse_politely(job_settings: JobSettings) -> None:
     settings = job_settings.model_copy(update={"max_queued_per_user": 2, "max_queue_length": 3})
     service = JobService(settings, process_jobs=False)
     await service.start()
     for _ in range(2):
-        await service.submit(tiny_request(), kind="imagine", user_id=1, raw_prompt="fox")
+        await service.submit(standard(), kind="imagine", user_id=1, raw_prompt="fox")
     with pytest.raises(QueueFull, match="You already have 2 jobs waiting"):
-        await service.submit(tiny_request(), kind="imagine", user_id=1, raw_prompt="fox")
-    await service.submit(tiny_request(), kind="imagine", user_id=2, raw_prompt="fox")
+        await service.submit(standard(), kind="imagine", user_id=1, raw_prompt="fox")
+    await service.submit(standard(), kind="imagine", user_id=2, raw_prompt="fox")
     with pytest.raises(QueueFull, match=r"The queue is full right now \(3 jobs waiting\)"):
-        await service.submit(tiny_request(), kind="imagine", user_id=3, raw_prompt="fox")
+        await service.submit(standard(), kind="imagine", user_id=3, raw_prompt="fox")
     assert (await service.stats()).queue_length == 3
+    await service.stop()
+
+
+async def test_caps_weigh_jobs_by_their_cost(job_settings: JobSettings) -> None:
+    """Sixteen images at 150 steps weigh twenty standard jobs; a one-image 15-step job one eighth."""
+    service = JobService(job_settings, process_jobs=False)
+    await service.start()
+    with pytest.raises(QueueFull, match="this one counts as 20"):
+        await service.submit(standard(count=16, steps=150), kind="imagine", user_id=1, raw_prompt="fox")
+    small = await service.submit(standard(count=1, steps=15), kind="imagine", user_id=1, raw_prompt="fox")
+    assert small.cost == 0.125
+    for _ in range(9):
+        await service.submit(standard(), kind="imagine", user_id=1, raw_prompt="fox")
+    with pytest.raises(QueueFull, match="You already have 9.125 jobs waiting"):
+        await service.submit(standard(), kind="imagine", user_id=1, raw_prompt="fox")
+    await service.stop()
+
+
+async def test_one_server_may_fill_only_its_share_of_the_queue(job_settings: JobSettings) -> None:
+    settings = job_settings.model_copy(update={"max_queue_length": 4, "max_queue_share_per_server": 0.5})
+    service = JobService(settings, process_jobs=False)
+    await service.start()
+    for user in (1, 2):  # two accounts of one server
+        await service.submit(standard(), kind="imagine", user_id=user, guild_id=10, raw_prompt="fox")
+    with pytest.raises(QueueFull, match="This server already has 2 jobs waiting"):
+        await service.submit(standard(), kind="imagine", user_id=3, guild_id=10, raw_prompt="fox")
+    await service.submit(standard(), kind="imagine", user_id=4, guild_id=20, raw_prompt="fox")  # another server
+    await service.stop()
+
+
+async def test_new_jobs_are_refused_while_the_disk_is_nearly_full(job_settings: JobSettings, caplog) -> None:
+    settings = job_settings.model_copy(update={"min_free_disk_mb": 10**12})  # more than any disk has
+    service = JobService(settings, process_jobs=False)
+    await service.start()
+    with pytest.raises(QueueFull, match="disk is nearly full"):
+        await service.submit(standard(), kind="imagine", user_id=1, raw_prompt="fox")
+    assert "refusing new jobs" in caplog.text
+    await service.stop()
+
+
+@pytest.mark.postgres
+async def test_concurrent_submits_on_postgresql_cannot_pass_the_cap(postgres_url: str, data_dir) -> None:
+    """Thirty presses at once by one member, on eight database threads: exactly the cap gets in."""
+    settings = JobSettings(_env_file=None, database_url=postgres_url, data_dir=data_dir, max_queued_per_user=5)
+    service = JobService(settings, process_jobs=False)
+    await service.start()
+    outcomes = await asyncio.gather(
+        *(service.submit(standard(), kind="imagine", user_id=1, raw_prompt="fox") for _ in range(30)),
+        return_exceptions=True,
+    )
+    assert sum(not isinstance(outcome, Exception) for outcome in outcomes) == 5
+    assert all(isinstance(outcome, QueueFull) for outcome in outcomes if isinstance(outcome, Exception))
+    assert (await service.stats()).queue_length == 5
     await service.stop()
 
 

@@ -1,0 +1,33 @@
+"""What a job weighs against the caps, and whether the disk can take another one.
+
+Caps count cost, not jobs: a standard job — four images at the reference step count and within the
+pixel budget — costs 1.0; sixteen images at 150 steps cost twenty times that. The bot's process
+cannot resolve a request (that needs the model), so the cost is read from the fields as asked.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from engine.request import GenerationRequest, Operation
+
+STANDARD_IMAGES = 4
+REFERENCE_STEPS = 30
+# An upscale draws up to four times the pixels of the image it starts from.
+UPSCALE_PIXELS = 4.0
+
+
+def job_cost(request: GenerationRequest) -> float:
+    """Images × steps × pixels, in standard jobs (steps left to the model's default count as standard)."""
+    images = request.replay_batch or request.count
+    steps = request.steps / REFERENCE_STEPS if request.steps else 1.0
+    pixels = UPSCALE_PIXELS if request.operation is Operation.UPSCALE else 1.0
+    return round(images / STANDARD_IMAGES * steps * pixels, 3)
+
+
+def free_megabytes(folder: Path) -> float:
+    """Free space on the disk holding `folder` (or the nearest existing folder above it)."""
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return shutil.disk_usage(folder).free / 1_048_576
