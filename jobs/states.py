@@ -30,3 +30,15 @@ class JobStatus(StrEnum):
 
 
 FINISHED_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
+
+
+class DeviceState(StrEnum):
+    """Where a device's engine process stands, for the health endpoint and the metrics."""
+
+    STARTING = "starting"
+    """Building its engine: at start, or again after its process ended."""
+    READY = "ready"
+    FAILING = "failing"
+    """Its engine process ended several times in a row without becoming ready (the log says why)."""
+    STOPPED = "stopped"
+    """Its feeding thread has ended: after a stop, or because of a bug (the log has the traceback)."""
