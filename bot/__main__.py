@@ -15,6 +15,7 @@ from bot.endpoints import use_discord_endpoints
 from engine.budgets import limit_decoded_pixels
 from engine.settings import EngineSettings
 from engine.version import installed_version
+from jobs.logs import LogSettings, log_json_lines
 from jobs.service import JobService, ModelDownloadFailed
 from jobs.settings import JobSettings
 from sandbox.app import SandboxSettings
@@ -46,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = BotSettings()
         engine_settings = EngineSettings()
         sandbox_settings = SandboxSettings()
+        log_settings = LogSettings()
     except ValidationError as error:
         print(f"The bot's configuration is invalid:\n{error}", file=sys.stderr)
         return 2
@@ -62,7 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     use_discord_endpoints(settings.discord_api_base_url, settings.discord_gateway_url)
     jobs = JobService(JobSettings())
     bot = ImagineBot(settings, jobs, engine_settings=engine_settings)
-    discord.utils.setup_logging(level=logging.INFO)
+    if log_settings.log_format == "json":
+        log_json_lines(logging.INFO)
+    else:
+        discord.utils.setup_logging(level=logging.INFO)
     try:
         bot.run(settings.discord_token.get_secret_value(), log_handler=None)
     except discord.LoginFailure:

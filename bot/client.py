@@ -17,6 +17,8 @@ from bot import exts
 from bot.constants import BotSettings
 from bot.delivery import Delivery
 from bot.launch import JobLauncher
+from bot.metrics import BotMetrics
+from bot.monitoring import Monitoring
 from bot.rules import ServerRules
 from bot.uploads import ImageEncoder
 from engine.budgets import largest_image
@@ -41,10 +43,14 @@ class ImagineBot(commands.Bot):
     def __init__(
         self, settings: BotSettings, jobs: JobService, *, engine_settings: EngineSettings | None = None, **options
     ) -> None:
+        # Operators' metrics (docs/operations.md), off unless METRICS_PORT is set; acknowledgements are timed
+        # on discord.py's own HTTP session, whose trace is given here.
+        metrics = BotMetrics(jobs) if settings.metrics_port else None
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=discord.Intents(guilds=True),
             allowed_mentions=ALLOWED_MENTIONS,
+            http_trace=metrics.http_trace if metrics else None,
             **options,
         )
         self.settings = settings
@@ -58,8 +64,13 @@ class ImagineBot(commands.Bot):
         self.rules = ServerRules(jobs, settings.admin_role_id)
         self.launcher = JobLauncher(jobs, self.delivery, self.rules, self.limits.upscale_budget)
         self.started_at = time.monotonic()
+        self.monitoring = (
+            Monitoring(self, jobs, metrics, host=settings.metrics_host, port=settings.metrics_port) if metrics else None
+        )
 
     async def setup_hook(self) -> None:
+        if self.monitoring is not None:  # first, so that /health answers during a long start-up
+            await self.monitoring.start()
         await self.jobs.start()
         for extension in walk_extensions():
             await self.load_extension(extension)
@@ -82,3 +93,5 @@ class ImagineBot(commands.Bot):
         await self.delivery.stop()
         await super().close()
         await self.jobs.stop()
+        if self.monitoring is not None:
+            await self.monitoring.stop()

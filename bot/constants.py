@@ -26,6 +26,9 @@ class BotSettings(BaseSettings):
     # Images re-encoded for upload at once (U1–U4, /show, finished grids), each on a thread of its own.
     encode_concurrency: int = Field(default=2, ge=1)
     channel_upload_limit: int = CHANNEL_UPLOAD_LIMIT
+    # Prometheus /metrics and /health for operators (docs/operations.md); port 0 means off.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=0, ge=0, le=65535)
 
     @field_validator("guild_ids", mode="before")
     @classmethod

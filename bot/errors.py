@@ -21,6 +21,22 @@ class UserFacingError(Exception):
     """A refusal or problem whose message is written for the person who pressed or typed something."""
 
 
+# Why a member was refused, for the metrics (`refusal_reason`); the first class that matches names it.
+REFUSAL_REASONS: tuple[tuple[type[BaseException], str], ...] = (
+    (QueueFull, "queue_full"),
+    (FlagError, "bad_flag"),
+    (discord.app_commands.CommandOnCooldown, "cooldown"),
+    (discord.app_commands.CheckFailure, "not_allowed"),
+    (UserFacingError, "refused"),
+)
+
+
+def refusal_reason(error: BaseException) -> str:
+    """A short code, never the member's text; `unexpected_error` for a bug (the member gets a log reference)."""
+    cause = getattr(error, "original", None) or error
+    return next((reason for kind, reason in REFUSAL_REASONS if isinstance(cause, kind)), "unexpected_error")
+
+
 def describe(error: BaseException) -> str:
     """What to tell the user: our own messages verbatim, anything unexpected as a reference to the log."""
     cause = getattr(error, "original", None) or error  # app command errors wrap the real one
@@ -47,6 +63,7 @@ async def reply_ephemeral(interaction: discord.Interaction, content: str) -> Non
 
 
 async def report(interaction: discord.Interaction, error: BaseException) -> None:
+    interaction.client.dispatch("refusal", interaction, refusal_reason(error))  # counted by bot.metrics
     await reply_ephemeral(interaction, describe(error))
 
 

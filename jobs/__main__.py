@@ -13,6 +13,7 @@ import signal
 import sys
 
 from jobs.database import upgrade_to_head
+from jobs.logs import LogSettings, log_json_lines
 from jobs.models import JobKind
 from jobs.queue import QueueFull
 from jobs.service import JobService
@@ -55,7 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     submit_parser.add_argument("prompt", help='prompt text with flags, e.g. "a red fox --ar 16:9 --steps 20"')
     submit_parser.add_argument("--user-id", type=int, default=OPERATOR_USER_ID)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if LogSettings().log_format == "json":
+        log_json_lines(logging.INFO)
+    else:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     if args.command == "migrate":
         upgrade_to_head(JobSettings().sqlalchemy_url)

@@ -48,6 +48,7 @@ from jobs.messages import (
 from jobs.queue import JobQueue
 from jobs.serving import model_of
 from jobs.settings import JobSettings
+from jobs.states import DeviceState
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,8 @@ RESTART_BACKOFF_SECONDS = 0.5
 # A failed database write (or claim) is tried again after this long, doubling up to MAX_RETRY_SECONDS.
 RETRY_SECONDS = 0.5
 MAX_RETRY_SECONDS = 30.0
+# An engine process that ended this many times in a row without becoming ready makes the device FAILING.
+FAILING_AFTER_RESTARTS = 3
 
 
 @dataclass
@@ -98,6 +101,29 @@ class _Backoff:
 
     def succeeded(self) -> None:
         self.delay, self._until = RETRY_SECONDS, 0.0
+
+
+class _BusyClock:
+    """Seconds spent generating: from a group's start until no started group is left. Groups overlap (the next
+    one starts while the last one's images are saved), so it counts the time covered, not each group's."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._total = 0.0
+        self._since: float | None = None
+
+    def set(self, busy: bool) -> None:
+        with self._lock:
+            if busy and self._since is None:
+                self._since = time.monotonic()
+            elif not busy and self._since is not None:
+                self._total += time.monotonic() - self._since
+                self._since = None
+
+    @property
+    def seconds(self) -> float:
+        with self._lock:
+            return self._total + (time.monotonic() - self._since if self._since is not None else 0.0)
 
 
 class DeviceWorker:
@@ -141,6 +167,7 @@ class DeviceWorker:
         self._last_heard = time.monotonic()
         self._resident: frozenset[str] = frozenset()
         """The models the engine process reported holding."""
+        self._busy = _BusyClock()
         self._first_spawn: Future[None] = Future()
         self._wake_read, self._wake_write = socket.socketpair()
         self._wake_write.setblocking(False)
@@ -162,6 +189,19 @@ class DeviceWorker:
     @property
     def busy(self) -> bool:
         return bool(self._groups)
+
+    @property
+    def busy_seconds(self) -> float:
+        """Time this device has spent generating since it started (for the metrics)."""
+        return self._busy.seconds
+
+    @property
+    def state(self) -> DeviceState:
+        if not self.thread.is_alive():
+            return DeviceState.STOPPED
+        if self._ready:
+            return DeviceState.READY
+        return DeviceState.FAILING if self._restarts >= FAILING_AFTER_RESTARTS else DeviceState.STARTING
 
     def cancel(self, public_id: str) -> bool:
         """Tell the engine process to drop this job if this device holds it; True if it does."""
@@ -332,6 +372,7 @@ class DeviceWorker:
             case GroupStarted(seq=seq):
                 with self._lock:
                     self._groups[seq].started = True
+                self._busy.set(True)
             case JobProgress(public_id=public_id, fraction=fraction, preview_png=preview):
                 self._hub.publish(public_id, ProgressEvent(fraction, preview))
             case JobSucceeded(public_id=public_id, result=result):
@@ -355,11 +396,14 @@ class DeviceWorker:
                 if not group.unfinished:
                     del self._groups[seq]
                     self._look_for_work = True
+        self._busy.set(self._generating())
 
     def _drop(self, seq: int) -> list[str]:
         self._look_for_work = True
         with self._lock:
-            return sorted(self._groups.pop(seq).unfinished)
+            dropped = sorted(self._groups.pop(seq).unfinished)
+        self._busy.set(self._generating())
+        return dropped
 
     def _put_back(self, public_ids: Sequence[str]) -> None:
         if public_ids:
@@ -373,6 +417,7 @@ class DeviceWorker:
         with self._lock:
             groups = list(self._groups.values())
             self._groups.clear()
+        self._busy.set(False)
         interrupted = sorted(public_id for group in groups if group.started for public_id in group.unfinished)
         not_started = sorted(public_id for group in groups if not group.started for public_id in group.unfinished)
         if interrupted and self._stopping.is_set() and self._killed_for_stop:

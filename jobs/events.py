@@ -90,6 +90,12 @@ class EventHub:
         self._lock = threading.Lock()
         self._subscriptions: dict[str, list[Subscription]] = defaultdict(list)
         self._last_positions: dict[str, int] = {}
+        self._observers: list[Callable[[str, JobEvent], None]] = []
+
+    def observe(self, observer: Callable[[str, JobEvent], None]) -> None:
+        """Also hand every event of every job to `observer(public_id, event)`, on the publishing thread (the
+        metrics use it). It must be quick; an error in it is logged and never stops the transition's news."""
+        self._observers.append(observer)
 
     def subscribe(self, public_id: str) -> Subscription:
         subscription = Subscription(asyncio.get_running_loop())
@@ -118,6 +124,11 @@ class EventHub:
                 del self._last_positions[public_id]
         for subscription in subscribers:
             subscription.deliver(event)
+        for observer in self._observers:
+            try:
+                observer(public_id, event)
+            except Exception:
+                log.exception("an observer of job events failed")
 
     def publish_positions(self, positions: dict[str, int]) -> None:
         """Tell every queued job whose place in line moved; silent for the ones that did not."""

@@ -20,12 +20,14 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import make_url
 
 from engine.prefetch import hub_sources
 from engine.request import GenerationRequest
 from engine.settings import EngineSettings
 from jobs.database import make_engine, make_session_factory, upgrade_to_head
+from jobs.device_worker import DeviceWorker
 from jobs.events import (
     TERMINAL_EVENTS,
     Accepted,
@@ -38,12 +40,13 @@ from jobs.events import (
     Started,
 )
 from jobs.history import History
+from jobs.metrics import JobMetrics, StoredCounts, count_stored
 from jobs.processor import Processor, default_engine_factory
 from jobs.queue import NewJob
 from jobs.results import ImageRecord
 from jobs.settings import JobSettings
 from jobs.sql_queue import SqlJobQueue
-from jobs.states import JobKind, JobStatus
+from jobs.states import DeviceState, JobKind, JobStatus
 from jobs.storage import Storage
 from jobs.views import GuildConfigView, JobView, QueueStats, UserSettingsView
 
@@ -92,7 +95,7 @@ class JobService:
         self._database = ThreadPoolExecutor(
             max_workers=1 if sqlite else POSTGRES_THREADS, thread_name_prefix="jobs-database"
         )
-        sessions = make_session_factory(self._db)
+        sessions = self._sessions = make_session_factory(self._db)
         self._hub = EventHub()
         self.queue = SqlJobQueue(sessions, self.settings, self._hub, self._database)
         self.history = History(sessions, self.settings.data_dir)
@@ -103,6 +106,7 @@ class JobService:
         self._engine_factory = engine_factory
         self._processor: Processor | None = None
         self._started_at = time.monotonic()
+        self._metrics: JobMetrics | None = None
 
     async def _run(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run database work on the service's database threads."""
@@ -225,7 +229,10 @@ class JobService:
 
     async def mark_delivered(self, public_id: str, note: str | None = None) -> bool:
         """The job's final message is on Discord, or (with a note saying why) never can be."""
-        return await self._run(self.queue.mark_delivered, public_id, note)
+        delivered = await self._run(self.queue.mark_delivered, public_id, note)
+        if delivered and note is None and self._metrics is not None:
+            self._metrics.delivered(await self.get_job(public_id))
+        return delivered
 
     async def stats(self) -> QueueStats:
         waiting, running = await asyncio.gather(self._run(self.queue.waiting), self._run(self.history.running_count))
@@ -282,6 +289,25 @@ class JobService:
     async def set_guild_config(self, guild_id: int, **changes: Any) -> GuildConfigView:
         """Keyword arguments as in `History.set_guild_config`."""
         return await self._run(self.history.set_guild_config, guild_id, **changes)
+
+    # what operators see (docs/operations.md)
+
+    def register_metrics(self, registry: CollectorRegistry) -> None:
+        """Report the queue's numbers on `registry`; once, before `start()`. Its counts are read on the
+        database thread when Prometheus scrapes, like every other database read of the service."""
+
+        def stored() -> StoredCounts:
+            return self._database.submit(count_stored, self._sessions).result()
+
+        self._metrics = JobMetrics(registry, stored=stored, workers=self._workers, data_dir=self.settings.data_dir)
+        self._hub.observe(self._metrics.observe)
+
+    async def device_states(self) -> dict[str, DeviceState]:
+        """Each device of this process and where its engine stands; empty for a submit-only client."""
+        return {worker.device: worker.state for worker in self._workers()}
+
+    def _workers(self) -> Sequence[DeviceWorker]:
+        return self._processor.workers if self._processor is not None else ()
 
     # internals
 

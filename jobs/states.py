@@ -41,3 +41,15 @@ class ContentPolicy(StrEnum):
     """Shown behind Discord's spoiler cover."""
     AGE_RESTRICTED = "age-restricted"
     """Shown in the server's age-restricted channels only; blocked elsewhere."""
+
+
+class DeviceState(StrEnum):
+    """Where a device's engine process stands, for the health endpoint and the metrics."""
+
+    STARTING = "starting"
+    """Building its engine: at start, or again after its process ended."""
+    READY = "ready"
+    FAILING = "failing"
+    """Its engine process ended several times in a row without becoming ready (the log says why)."""
+    STOPPED = "stopped"
+    """Its feeding thread has ended: after a stop, or because of a bug (the log has the traceback)."""

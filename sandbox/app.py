@@ -22,6 +22,7 @@ from bot.constants import BotSettings
 from bot.endpoints import use_discord_endpoints
 from engine.settings import EngineSettings
 from jobs import JobService, JobSettings
+from jobs.logs import LogSettings, log_json_lines
 from sandbox.discord import DiscordEmulator
 from sandbox.page import SandboxPage
 
@@ -116,7 +117,10 @@ class Sandbox:
 
 def run(settings: SandboxSettings, engine_settings: EngineSettings) -> int:
     """`python -m bot` without a token: start the sandbox, say where it is, stop cleanly on Ctrl-C."""
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if LogSettings().log_format == "json":
+        log_json_lines(logging.WARNING)
+    else:
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for ours in ("bot", "jobs", "engine", "sandbox"):
         logging.getLogger(ours).setLevel(logging.INFO)
     logging.getLogger("discord").setLevel(logging.ERROR)  # "voice will NOT be supported": the bot has no voice
