@@ -63,9 +63,10 @@ class MessageGone(Exception):
 class GridLayout:
     job_id: str
     image_count: int
+    owner_id: int
 
     def view(self) -> discord.ui.View:
-        return grid_view(self.job_id, self.image_count)
+        return grid_view(self.job_id, self.image_count, self.owner_id)
 
 
 @dataclass(frozen=True)
@@ -291,7 +292,7 @@ def finished_message(job: JobView, upload_limit: int, max_pixels: int, upscale_m
         can_upscale = upscale_refusal(images[0].width, images[0].height, upscale_max_pixels) is None
         layout: GridLayout | ImageLayout = ImageLayout(job.public_id, 1, job.user_id, can_upscale)
     else:
-        layout = GridLayout(job.public_id, len(images))
+        layout = GridLayout(job.public_id, len(images), job.user_id)
     path = images[0].path if single else job.grid_path
     request, user_id, notes = job.request, job.user_id, job.request.warnings
     try:

@@ -19,8 +19,9 @@ def _button(custom_id: str, *, row: int, style=discord.ButtonStyle.secondary, **
     return discord.ui.Button(custom_id=custom_id, row=row, style=style, **look)
 
 
-def grid_view(job_id: str, image_count: int) -> discord.ui.View:
-    """U1–U4 / V1–V4 and 🔄 placed beside the U buttons, as on Midjourney's grids."""
+def grid_view(job_id: str, image_count: int, owner_id: int) -> discord.ui.View:
+    """U1–U4 / V1–V4 and 🔄 placed beside the U buttons, as on Midjourney's grids; 🗑️ beside the V buttons
+    for the member the grid was made for (and server admins)."""
     view = discord.ui.View(timeout=None)
     shown = range(1, min(image_count, GRID_BUTTON_IMAGES) + 1)
     for index in shown:
@@ -28,6 +29,7 @@ def grid_view(job_id: str, image_count: int) -> discord.ui.View:
     view.add_item(_button(REROLL.custom_id(job_id), row=0, emoji="🔄"))
     for index in shown:
         view.add_item(_button(VARY.custom_id(job_id, index, "strong"), row=1, label=f"V{index}"))
+    view.add_item(_button(DELETE.custom_id(owner_id), row=1, emoji="🗑️", style=discord.ButtonStyle.danger))
     return view
 
 

@@ -30,7 +30,7 @@ async def test_others_get_v1_and_reroll_under_their_own_name_until_the_owner_for
     await emu.click_button(grid, f"imagine:vary:{job}:1:strong", user=bob)
     variations = await wait_for_new_result(emu, before, "the variations")
     assert f"Variations (Strong) by <@{bob.id}>" in variations.content
-    assert len(variations.custom_ids()) == 9 and job_id_of(variations) != job
+    assert len(variations.custom_ids()) == 10 and job_id_of(variations) != job
 
     await emu.click_button(grid, f"imagine:reroll:{job}", user=bob)
     rerolled = await wait_for_new_result(emu, before + 1, "the reroll")
@@ -115,8 +115,8 @@ async def test_upscale_zoom_and_pan_make_new_jobs_from_one_image(
     zoomed = await wait_for_new_result(emu, before + 1, "the zoom out")
     await emu.click_button(image, f"imagine:pan:{job}:1:left")
     panned = await wait_for_new_result(emu, before + 2, "the pan")
-    assert "Zoom Out by" in zoomed.content and len(zoomed.custom_ids()) == 9
-    assert "Pan Left by" in panned.content and len(panned.custom_ids()) == 9
+    assert "Zoom Out by" in zoomed.content and len(zoomed.custom_ids()) == 10
+    assert "Pan Left by" in panned.content and len(panned.custom_ids()) == 10
 
 
 async def test_an_upscale_past_a_budget_lowered_since_is_refused_at_the_button(

@@ -95,7 +95,7 @@ def check_each_job_shown_once(emu: DiscordEmulator, jobs: list[JobView]) -> None
         [message] = by_nonce.get(job.public_id, [])
         assert job.message_id == message.id
         if job.status is JobStatus.SUCCEEDED:
-            assert message.attachments and len(message.custom_ids()) == 9, message.content
+            assert message.attachments and len(message.custom_ids()) == 10, message.content
             assert "%)" not in message.content
         else:  # a job interrupted MAX_ATTEMPTS times fails, and says so
             assert job.status is JobStatus.FAILED and "Failed: This job was interrupted" in message.content

@@ -30,11 +30,11 @@ LARGEST_USER_ID = 2**64 - 1
 
 
 def all_buttons() -> list[discord.ui.Item]:
-    return [*grid_view(LONGEST_JOB_ID, 4).children, *image_view(LONGEST_JOB_ID, 16, LARGEST_USER_ID).children]
+    return [*grid_view(LONGEST_JOB_ID, 4, LARGEST_USER_ID).children, *image_view(LONGEST_JOB_ID, 16, LARGEST_USER_ID).children]
 
 
 def test_layouts_fit_discords_limits() -> None:
-    for view in (grid_view("abcdefghij", 4), image_view("abcdefghij", 1, 1)):
+    for view in (grid_view("abcdefghij", 4, 42), image_view("abcdefghij", 1, 1)):
         rows = [item.row for item in view.children]
         assert max(rows) <= 4 and all(rows.count(row) <= 5 for row in set(rows))
     assert len(image_view("abcdefghij", 1, 1).children) == 11
@@ -64,12 +64,13 @@ def test_every_button_of_the_layouts_has_a_feature_that_answers_it() -> None:
 
 def test_custom_ids_keep_the_format_of_buttons_already_posted() -> None:
     """Old messages keep their ids forever; a changed format would leave their buttons dead."""
-    grid = [item.custom_id for item in grid_view("abcdefghij", 4).children]
+    grid = [item.custom_id for item in grid_view("abcdefghij", 4, 42).children]
     image = [item.custom_id for item in image_view("abcdefghij", 2, 42).children]
     assert grid == [
         *(f"imagine:upscale:abcdefghij:{index}" for index in range(1, 5)),
         "imagine:reroll:abcdefghij",
         *(f"imagine:vary:abcdefghij:{index}:strong" for index in range(1, 5)),
+        "imagine:delete:42",
     ]
     assert image == [
         "imagine:vary:abcdefghij:2:strong",

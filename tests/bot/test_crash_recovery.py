@@ -85,7 +85,7 @@ def assert_shown_once_with_its_grid(emu: DiscordEmulator, job: JobView) -> Messa
     assert len(messages) == 1, f"job {job.public_id} ({job.raw_prompt!r}) has {len(messages)} messages"
     [message] = messages
     assert job.status is JobStatus.SUCCEEDED and job.message_id == message.id
-    assert message.attachments and len(message.custom_ids()) == 9, message.content
+    assert message.attachments and len(message.custom_ids()) == 10, message.content
     assert "%" not in message.content and "Waiting" not in message.content
     return message
 

@@ -29,7 +29,7 @@ async def test_restart_finishes_pending_jobs_and_old_buttons_work(
 
     async with start_bot():
         await emu.wait_for(
-            lambda: waiting.attachments and len(waiting.custom_ids()) == 9,
+            lambda: waiting.attachments and len(waiting.custom_ids()) == 10,
             timeout=180,
             what="the pending job delivered into its old message after the restart",
         )
@@ -45,7 +45,7 @@ async def test_delivery_needs_no_interaction_token(discord_emulator: DiscordEmul
     emu.expire_token(command.token)
 
     grid = await wait_for_new_result(emu, 0, "the grid, delivered after the interaction token expired")
-    assert len(grid.custom_ids()) == 9
+    assert len(grid.custom_ids()) == 10
     assert emu.requests_matching(rf"PATCH /channels/{emu.channel.id}/messages/{grid.id}")
 
 
@@ -59,7 +59,7 @@ async def test_rate_limits_and_server_errors_do_not_lose_the_job(
 
     grid = await imagine(emu, "a storm over the sea")
 
-    assert len(grid.custom_ids()) == 9 and grid.attachments[0].filename.endswith(".png")
+    assert len(grid.custom_ids()) == 10 and grid.attachments[0].filename.endswith(".png")
     statuses = {record.status for record in emu.requests_matching(r"/channels/\d+/messages")}
     assert {429, 500, 502} <= statuses
 
