@@ -11,11 +11,14 @@ import pkgutil
 import time
 
 import discord
+from discord import app_commands
 from discord.ext import commands
 
 from bot import exts
 from bot.constants import BotSettings
+from bot.cooldowns import Cooldowns
 from bot.delivery import Delivery
+from bot.gate import Gate, admit
 from bot.launch import JobLauncher
 from bot.metrics import BotMetrics
 from bot.monitoring import Monitoring
@@ -37,8 +40,15 @@ def walk_extensions() -> list[str]:
     return [module.name for module in pkgutil.walk_packages(exts.__path__, f"{exts.__name__}.") if not module.ispkg]
 
 
+class ImagineTree(app_commands.CommandTree):
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        """Every slash command passes the gate (DMs, cooldowns) first."""
+        return await admit(interaction)
+
+
 class ImagineBot(commands.Bot):
-    """Slash commands and buttons only, so no privileged intent (not even message content) is needed."""
+    """Slash commands and buttons only, so no privileged intent (not even message content) is needed. The
+    messages intent brings MESSAGE_DELETE, so deleting a job's message cancels it; no message is cached."""
 
     def __init__(
         self, settings: BotSettings, jobs: JobService, *, engine_settings: EngineSettings | None = None, **options
@@ -48,8 +58,12 @@ class ImagineBot(commands.Bot):
         metrics = BotMetrics(jobs) if settings.metrics_port else None
         super().__init__(
             command_prefix=commands.when_mentioned,
-            intents=discord.Intents(guilds=True),
+            intents=discord.Intents(guilds=True, guild_messages=True, dm_messages=settings.allow_dms),
+            max_messages=None,
             allowed_mentions=ALLOWED_MENTIONS,
+            tree_cls=ImagineTree,
+            # Registered for servers only unless the operator allows DMs (Discord hides them elsewhere).
+            allowed_contexts=app_commands.AppCommandContext(guild=True, dm_channel=settings.allow_dms),
             http_trace=metrics.http_trace if metrics else None,
             **options,
         )
@@ -61,7 +75,8 @@ class ImagineBot(commands.Bot):
         largest = largest_image(self.limits.max_pixels, self.limits.upscale_budget)
         self.encoder = ImageEncoder(largest, settings.encode_concurrency)
         self.delivery = Delivery(jobs, self.get_partial_messageable, settings, self.encoder, self.limits.upscale_budget)
-        self.rules = ServerRules(jobs, settings.admin_role_id)
+        self.rules = ServerRules(jobs, settings.admin_role_id, dm_banned_words=tuple(settings.dm_banned_words))
+        self.gate = Gate(Cooldowns(settings.cooldowns()), allow_dms=settings.allow_dms)
         self.launcher = JobLauncher(jobs, self.delivery, self.rules, self.limits.upscale_budget)
         self.started_at = time.monotonic()
         self.monitoring = (

@@ -7,6 +7,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.cooldowns import Rate
+
 # Discord's default upload cap for channel messages since 2025-01; interactions report their own.
 CHANNEL_UPLOAD_LIMIT = 10 * 1024 * 1024
 
@@ -29,6 +31,39 @@ class BotSettings(BaseSettings):
     # Prometheus /metrics and /health for operators (docs/operations.md); port 0 means off.
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(default=0, ge=0, le=65535)
+    # Commands in direct messages with the bot, where no server's rules apply: off unless the operator allows
+    # them, with banned words of their own.
+    allow_dms: bool = False
+    dm_banned_words: Annotated[list[str], NoDecode] = []
+    # Per-member cooldowns, USES/SECONDS (a token bucket: that many at once, then one every SECONDS/USES),
+    # or `off`. The queue's caps bound the GPU work; these keep one member from hammering the bot.
+    cooldown_imagine: Annotated[Rate | None, NoDecode] = Rate(3, 30)
+    cooldown_show: Annotated[Rate | None, NoDecode] = Rate(5, 60)
+    cooldown_reproduce: Annotated[Rate | None, NoDecode] = Rate(3, 60)
+    cooldown_buttons: Annotated[Rate | None, NoDecode] = Rate(10, 30)
+    """Every button under an image, whichever it is."""
+
+    @field_validator("cooldown_imagine", "cooldown_show", "cooldown_reproduce", "cooldown_buttons", mode="before")
+    @classmethod
+    def _parse_rate(cls, value: object) -> object:
+        return Rate.parse(value) if isinstance(value, str) else value
+
+    @field_validator("dm_banned_words", mode="before")
+    @classmethod
+    def _split_words(cls, value: object) -> object:
+        """`DM_BANNED_WORDS=gore, blood` in .env."""
+        if isinstance(value, str):
+            return [word.strip() for word in value.split(",") if word.strip()]
+        return value
+
+    def cooldowns(self) -> dict[str, Rate | None]:
+        """By action: the slash commands that have one, and `buttons`."""
+        return {
+            "imagine": self.cooldown_imagine,
+            "show": self.cooldown_show,
+            "reproduce": self.cooldown_reproduce,
+            "buttons": self.cooldown_buttons,
+        }
 
     @field_validator("guild_ids", mode="before")
     @classmethod

@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Self
 import discord
 from discord.ext import commands
 
+from bot.gate import admit
 from engine.request import Direction
 
 PREFIX = "imagine"
@@ -77,6 +78,8 @@ ZOOM_OUT = ButtonSpec("zoom", (JOB_ID, INDEX))
 PAN = ButtonSpec("pan", (JOB_ID, INDEX, DIRECTION))
 DETAILS = ButtonSpec("details", (JOB_ID, INDEX))
 DELETE = ButtonSpec("delete", (USER_ID,))
+# Every spec whose id names a job: an image message's buttons say which job it shows.
+JOB_SPECS = (SEPARATE, REROLL, VARY, ENLARGE, ZOOM_OUT, PAN, DETAILS)
 
 
 GRAMMAR = rf"{PREFIX}:[a-z]+(?::[^:]+)+"
@@ -101,11 +104,26 @@ class PersistentButton(discord.ui.DynamicItem[discord.ui.Button], template=GRAMM
         for part, value in zip(self.spec.parts, values, strict=True):
             setattr(self, part.name, value)
 
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        """Every press passes the gate (DMs, cooldowns) first."""
+        return await admit(interaction)
+
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
     ) -> Self:
         return cls(*cls.spec.values(match))
+
+
+def job_shown_in(message: discord.Message) -> str | None:
+    """The job whose images `message` shows, read from its buttons (a grid's U1, an image's Vary, …)."""
+    for row in message.components:
+        for item in getattr(row, "children", ()):
+            custom_id = getattr(item, "custom_id", None) or ""
+            for spec in JOB_SPECS:
+                if match := re.fullmatch(spec.template, custom_id):
+                    return match["job"]
+    return None
 
 
 def button_extension(*buttons: type[PersistentButton]):

@@ -21,12 +21,22 @@ class UserFacingError(Exception):
     """A refusal or problem whose message is written for the person who pressed or typed something."""
 
 
+class CooldownActive(UserFacingError):
+    """A member used a command or buttons faster than their cooldown allows (`bot.gate`)."""
+
+
+class NotInDMs(UserFacingError):
+    """A command or button used in a DM with the bot while DMs are off (`bot.gate`)."""
+
+
 # Why a member was refused, for the metrics (`refusal_reason`); the first class that matches names it.
 REFUSAL_REASONS: tuple[tuple[type[BaseException], str], ...] = (
     (QueueFull, "queue_full"),
     (FlagError, "bad_flag"),
     (discord.app_commands.CommandOnCooldown, "cooldown"),
+    (CooldownActive, "cooldown"),
     (discord.app_commands.CheckFailure, "not_allowed"),
+    (NotInDMs, "not_allowed"),
     (UserFacingError, "refused"),
 )
 

@@ -10,7 +10,7 @@ import discord
 
 from bot.delivery import Delivery
 from bot.errors import UserFacingError
-from bot.job_lookup import find_image, find_job
+from bot.job_lookup import check_images_kept, find_image
 from bot.public_messages import MAX_CONTENT, shorten
 from bot.rules import ServerRules
 from engine.budgets import source_refusal
@@ -98,6 +98,7 @@ class JobLauncher:
     ) -> JobView:
         """A new job made from one stored image (V, Upscale, Zoom, Pan)."""
         job = await self._pressed(interaction, job_id)
+        check_images_kept(job)  # they start from the stored image
         image = find_image(job, index)
         request = derive(job.request, image)
         refusal = source_refusal(request, (image.width, image.height), self._upscale_max_pixels)
@@ -109,9 +110,6 @@ class JobLauncher:
 
     async def _pressed(self, interaction: discord.Interaction, job_id: str) -> JobView:
         """A button under a stored job was pressed: acknowledge it, then check that the presser may use the
-        owner's buttons and that the server's rules allow the prompt here. The new job is the presser's."""
+        job here (`ServerRules.job_for`). The new job is the presser's."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        job = await find_job(self._jobs, job_id)
-        await self._rules.check_may_press(interaction, job)
-        await self._rules.check_allowed(interaction, job.raw_prompt)
-        return job
+        return await self._rules.job_for(interaction, job_id, posting=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.public_messages import MAX_CONTENT, shorten
+from bot.public_messages import MAX_CONTENT, quoted, shorten
 from engine.loras import RegisteredLora
 from engine.registry import ModelRegistry, RegisteredModel
 from jobs.results import ImageRecord
@@ -19,10 +19,10 @@ def details_content(job: JobView, image: ImageRecord) -> str:
     request = job.request
     lines = [
         f"**Job** `{job.public_id}` image {image.index} of {len(job.images)} ({job.kind})",
-        f"**Prompt:** {shorten(request.prompt, 900)}",
+        f"**Prompt:** {quoted(request.prompt, 900)}",
     ]
     if request.negative_prompt:
-        lines.append(f"**Negative prompt:** {shorten(request.negative_prompt, 300)}")
+        lines.append(f"**Negative prompt:** {quoted(request.negative_prompt, 300)}")
     lines += [
         f"**Seed:** {image.seed}",
         f"**Model:** {job.model or request.model or 'default'}",
@@ -52,7 +52,7 @@ def history_content(jobs: list[JobView]) -> str:
             if job.message_id
             else ""
         )
-        lines.append(f"`{job.public_id}` {job.kind}, {job.status}: {shorten(job.raw_prompt, 80)}{where}")
+        lines.append(f"`{job.public_id}` {job.kind}, {job.status}: {quoted(job.raw_prompt, 80)}{where}")
     lines.append("Use `/show job:<id>` to post one again, `/reproduce job:<id>` to make it again.")
     return shorten("\n".join(lines), MAX_CONTENT)
 
@@ -109,6 +109,6 @@ def settings_content(settings: UserSettingsView) -> str:
 
 def config_content(config: GuildConfigView) -> str:
     channels = ", ".join(f"<#{channel}>" for channel in config.allowed_channel_ids) or "every channel"
-    words = ", ".join(config.banned_words) or "none"
+    words = ", ".join(quoted(word, 100) for word in config.banned_words) or "none"
     role = f"<@&{config.admin_role_id}>" if config.admin_role_id else "none (the server owner only)"
     return shorten(f"**Images allowed in:** {channels}\n**Banned words:** {words}\n**Admin role:** {role}", MAX_CONTENT)

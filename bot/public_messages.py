@@ -88,6 +88,12 @@ def _escape(text: str) -> str:
     return discord.utils.escape_mentions(MARKDOWN_CHARACTERS.sub(r"\\\1", " ".join(text.split())))
 
 
+def quoted(text: str, limit: int) -> str:
+    """Member text (a prompt, a banned word) shown as plain text: no markdown, links, mentions or line
+    breaks of its own, at most `limit` characters."""
+    return _fit(_escape(text), limit)
+
+
 def _fit(escaped: str, limit: int) -> str:
     """Shorten already-escaped text without leaving a lone backslash that would escape our closing `**`."""
     if len(escaped) <= limit:

@@ -1,43 +1,89 @@
 """A server's rules for the jobs made in it: the channels images may be made in, banned words, who counts
-as an admin, and whether a member may press the buttons under someone else's images."""
+as an admin, whether a member may press the buttons under someone else's images — and that a job belongs
+to the server it was made in, so none of this can be walked around from another server, a DM or an old id."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import discord
 
 from bot.errors import UserFacingError
+from bot.job_lookup import find_job
 from jobs import JobService
 from jobs.views import GuildConfigView, JobView
 
+# Latin letters' look-alikes from other scripts that NFKC leaves alone (Cyrillic, Greek), as people use them
+# to walk around word filters.
+LOOKALIKES = str.maketrans(
+    "аеорсухіјѕԁԛԝАВЕКМНОРСТХІЈЅοαεικνρτυχΟΑΒΕΖΗΙΚΜΝΡΤΥΧ",
+    "aeopcyxijsdqwABEKMHOPCTXIJSoaeikvptuxOABEZHIKMNPTYX",
+)
+
+
+def normalized(text: str) -> str:
+    """The text a word filter should see: compatibility forms folded (full-width letters, ligatures, circled
+    letters), accents and invisible formatting characters (zero-width spaces and joiners, soft hyphens,
+    bidi marks) removed, look-alike letters mapped to Latin, case folded."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    kept = "".join(char for char in decomposed if unicodedata.category(char) not in ("Mn", "Cf"))
+    return unicodedata.normalize("NFKC", kept).translate(LOOKALIKES).casefold()
+
 
 def banned_words_in(prompt: str, banned_words: tuple[str, ...]) -> list[str]:
-    """Whole-word, case-insensitive matches, so banning "ass" leaves "class" alone."""
+    """Whole-word matches after normalising both sides, so banning "ass" leaves "class" alone and "ｇｏｒｅ",
+    "go\u200bre" or "GÖRE" are caught as "gore"."""
+    text = normalized(prompt)
     return [
         word
         for word in banned_words
-        if word.strip() and re.search(rf"(?<!\w){re.escape(word.strip())}(?!\w)", prompt, re.IGNORECASE)
+        if (wanted := normalized(word).strip()) and re.search(rf"(?<!\w){re.escape(wanted)}(?!\w)", text)
     ]
 
 
 class ServerRules:
-    """Given the job service (which stores each server's configuration) and the operator's ADMIN_ROLE_ID."""
+    """Given the job service (which stores each server's configuration), the operator's ADMIN_ROLE_ID and
+    the banned words for DMs (DM_BANNED_WORDS, when the operator allows DMs at all)."""
 
-    def __init__(self, jobs: JobService, admin_role_id: int | None) -> None:
+    def __init__(self, jobs: JobService, admin_role_id: int | None, *, dm_banned_words: tuple[str, ...] = ()) -> None:
         self._jobs = jobs
         self._admin_role_id = admin_role_id
+        self._dm_banned_words = dm_banned_words
 
     async def check_allowed(self, interaction: discord.Interaction, prompt: str) -> None:
-        """The server's channel rules and banned words, for every job a command or a button starts: a word
-        banned after a grid was made stops its 🔄, V, U and /reproduce too."""
+        """The server's channel rules and banned words, for every job a command or a button starts or an image
+        it posts: a word banned after a grid was made stops its 🔄, V, U, /show and /reproduce too."""
         if interaction.guild_id is None:
-            return
-        config = await self._jobs.guild_config(interaction.guild_id)
-        check_channel(config, interaction.channel_id)
-        found = banned_words_in(prompt, config.banned_words)
+            banned, where = self._dm_banned_words, "DMs with this bot don't"
+        else:
+            config = await self._jobs.guild_config(interaction.guild_id)
+            check_channel(config, interaction.channel_id)
+            banned, where = config.banned_words, "This server doesn't"
+        found = banned_words_in(prompt, banned)
         if found:
-            raise UserFacingError(f"This server doesn't allow these words in prompts: {', '.join(found)}.")
+            raise UserFacingError(f"{where} allow these words in prompts: {', '.join(found)}.")
+
+    async def job_for(self, interaction: discord.Interaction, job_id: str, *, posting: bool) -> JobView:
+        """The job `job_id` names, if this member may use it here.
+
+        A hidden (deleted) job is gone for everyone. A job belongs to the server it was made in: elsewhere
+        (another server, a DM) only its owner may use it. Someone else's job obeys its owner's "others may
+        press my buttons" setting, and whatever `posting` shows or makes here obeys this server's channel
+        rules and banned words.
+        """
+        job = await find_job(self._jobs, job_id)
+        if job.hidden_at is not None:
+            raise UserFacingError(f"Job `{job.public_id}` was deleted, so it can't be shown, reproduced or used.")
+        if interaction.user.id != job.user_id:
+            if job.guild_id != interaction.guild_id:
+                raise UserFacingError(
+                    f"Job `{job.public_id}` was made somewhere else; only the member who made it can use it here."
+                )
+            await self.check_may_press(interaction, job)
+        if posting:
+            await self.check_allowed(interaction, job.raw_prompt)
+        return job
 
     async def check_may_press(self, interaction: discord.Interaction, job: JobView) -> None:
         """Pressing someone else's button makes a job of your own, unless they switched that off."""

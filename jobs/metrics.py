@@ -48,7 +48,14 @@ def count_stored(sessions: sessionmaker[Session]) -> StoredCounts:
                 Job.status.in_(list(FINISHED_STATUSES)), Job.channel_id.is_not(None), Job.delivered_at.is_(None)
             )
         )
-        images = session.scalar(select(func.count()).select_from(Image))
+        # Images whose files are still on disk: not pruned after RETENTION_DAYS, not deleted with 🗑️ (whose
+        # files go unless KEEP_DELETED_IMAGES; kept ones are counted as gone, as members can no longer see them).
+        images = session.scalar(
+            select(func.count())
+            .select_from(Image)
+            .join(Job, Image.job_id == Job.id)
+            .where(Job.images_pruned_at.is_(None), Job.hidden_at.is_(None))
+        )
     return StoredCounts({status: by_status.get(status, 0) for status in JobStatus}, undelivered or 0, images or 0)
 
 
@@ -134,7 +141,9 @@ class JobMetrics(Collector):
             "Ended jobs whose final message is not on Discord yet.",
             value=counts.undelivered,
         )
-        yield GaugeMetricFamily("imagine_images_stored", "Images recorded in the history.", value=counts.images)
+        yield GaugeMetricFamily(
+            "imagine_images_stored", "Images kept on disk (not pruned, not deleted).", value=counts.images
+        )
         yield GaugeMetricFamily(
             "imagine_disk_free_bytes", "Free space on the disk holding DATA_DIR.", value=free_bytes(self._data_dir)
         )

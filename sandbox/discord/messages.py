@@ -117,6 +117,8 @@ def apply_body(message: Message, body: MessageBody, *, creating: bool) -> None:
         message.components = list(payload["components"])
     if attachments is not None:
         message.attachments = attachments
+    if payload.get("allowed_mentions") is not None:
+        message.allowed_mentions = dict(payload["allowed_mentions"])
     if "flags" in payload and payload["flags"] is not None:
         requested = int(payload["flags"])
         message.flags = requested if creating else (message.flags & ~_EDITABLE_FLAGS) | (requested & _EDITABLE_FLAGS)

@@ -116,6 +116,8 @@ class Message:
     webhook_id: int | None = None
     interaction_id: int | None = None
     nonce: str | None = None
+    allowed_mentions: dict[str, Any] | None = None
+    """As the bot sent it: who the message may notify (None: Discord's default, everyone it mentions)."""
     posted_at: float = field(default_factory=time.monotonic)
     history: list[MessageVersion] = field(default_factory=list)
 

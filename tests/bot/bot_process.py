@@ -34,6 +34,7 @@ class BotProcess:
             "ENGINE_DEVICES": "cpu",
             "STOP_TIMEOUT": "0",
             "PROGRESS_EDIT_INTERVAL": "0.5",
+            **{f"COOLDOWN_{action}": "off" for action in ("IMAGINE", "SHOW", "REPRODUCE", "BUTTONS")},
             "OMP_NUM_THREADS": "1",
             "HF_HUB_OFFLINE": "1",
             "PYTHONPATH": str(REPO_ROOT),

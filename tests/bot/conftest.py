@@ -65,6 +65,11 @@ def bot_settings(discord_emulator: DiscordEmulator) -> BotSettings:
         guild_ids=[discord_emulator.guild.id],
         progress_edit_interval=0.0,
         channel_upload_limit=discord_emulator.attachment_size_limit,
+        # Tests press faster than any member; the cooldown tests turn them on.
+        cooldown_imagine=None,
+        cooldown_show=None,
+        cooldown_reproduce=None,
+        cooldown_buttons=None,
     )
 
 
@@ -74,11 +79,15 @@ def start_bot(discord_emulator: DiscordEmulator, bot_settings: BotSettings, engi
 
     @contextlib.asynccontextmanager
     async def start(
-        *, jobs: JobService | None = None, limits: EngineSettings | None = None
+        *, jobs: JobService | None = None, limits: EngineSettings | None = None, **settings: object
     ) -> AsyncIterator[ImagineBot]:
-        """`limits`: the bot's own reading of the engine settings (budgets, registry), when a test changes them."""
+        """`limits`: the bot's own reading of the engine settings (budgets, registry), when a test changes them;
+        `settings`: BotSettings fields that differ from the test defaults (`allow_dms=True`)."""
         bot = ImagineBot(
-            bot_settings, jobs or make_jobs(), engine_settings=limits or engine_settings, guild_ready_timeout=0.1
+            bot_settings.model_copy(update=settings),
+            jobs or make_jobs(),
+            engine_settings=limits or engine_settings,
+            guild_ready_timeout=0.1,
         )
         async with running_client(bot, discord_emulator.bot_token, ready_timeout=60):
             yield bot

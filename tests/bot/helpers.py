@@ -2,34 +2,42 @@
 
 from __future__ import annotations
 
-from sandbox.discord import DiscordEmulator, Interaction, Message, User
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from sandbox.discord import Channel, DiscordEmulator, Interaction, Message, User
 
 GENERATION_TIMEOUT = 180.0  # a shared 2-core machine; the tiny model itself needs about a second
 
 
-def finished_messages(emu: DiscordEmulator) -> list[Message]:
+def finished_messages(emu: DiscordEmulator, channel: Channel | None = None) -> list[Message]:
     """Channel messages (not interaction replies) that carry an image and buttons."""
     return [
         message
-        for message in emu.messages_in()
+        for message in emu.messages_in(channel)
         if message.interaction_id is None and message.attachments and message.custom_ids()
     ]
 
 
-async def wait_for_new_result(emu: DiscordEmulator, before: int, what: str) -> Message:
+async def wait_for_new_result(emu: DiscordEmulator, before: int, what: str, channel: Channel | None = None) -> Message:
     """The first finished message after the `before` ones already there."""
     return await emu.wait_for(
-        lambda: len(finished_messages(emu)) > before and finished_messages(emu)[before],
+        lambda: len(finished_messages(emu, channel)) > before and finished_messages(emu, channel)[before],
         timeout=GENERATION_TIMEOUT,
         what=what,
     )
 
 
-async def imagine(emu: DiscordEmulator, prompt: str, *, user: User | None = None) -> Message:
-    """Run /imagine and return the channel message once it holds the finished grid."""
-    before = len(finished_messages(emu))
-    await emu.send_slash_command("imagine", {"prompt": prompt}, user=user)
-    return await wait_for_new_result(emu, before, f"the grid for {prompt!r}")
+async def imagine(
+    emu: DiscordEmulator, prompt: str, *, user: User | None = None, channel: Channel | None = None
+) -> Message:
+    """Run /imagine (in `channel`, default the first server's first) and return the channel message once it
+    holds the finished grid."""
+    before = len(finished_messages(emu, channel))
+    guild = next((guild for guild in emu.guilds if channel in guild.channels), None) if channel else None
+    await emu.send_slash_command("imagine", {"prompt": prompt}, user=user, channel=channel, guild=guild)
+    return await wait_for_new_result(emu, before, f"the grid for {prompt!r}", channel)
 
 
 async def reply_to(emu: DiscordEmulator, interaction: Interaction, what: str) -> Message:
@@ -46,3 +54,11 @@ async def reply_to(emu: DiscordEmulator, interaction: Interaction, what: str) ->
 
 def job_id_of(message: Message) -> str:
     return message.custom_ids()[0].split(":")[2]
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = GENERATION_TIMEOUT) -> None:
+    """Until `check()` (which may ask the database) holds; the ceiling only keeps a broken test from hanging."""
+    deadline = time.monotonic() + timeout
+    while not await check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)

@@ -30,7 +30,10 @@ LARGEST_USER_ID = 2**64 - 1
 
 
 def all_buttons() -> list[discord.ui.Item]:
-    return [*grid_view(LONGEST_JOB_ID, 4, LARGEST_USER_ID).children, *image_view(LONGEST_JOB_ID, 16, LARGEST_USER_ID).children]
+    return [
+        *grid_view(LONGEST_JOB_ID, 4, LARGEST_USER_ID).children,
+        *image_view(LONGEST_JOB_ID, 16, LARGEST_USER_ID).children,
+    ]
 
 
 def test_layouts_fit_discords_limits() -> None:

@@ -1,4 +1,4 @@
-"""/imagine end to end: deferred at once, progress edits, a grid with nine working buttons."""
+"""/imagine end to end: deferred at once, progress edits, a grid with ten working buttons."""
 
 from __future__ import annotations
 
@@ -20,10 +20,11 @@ GRID_BUTTONS = [
     "vary:{job}:2:strong",
     "vary:{job}:3:strong",
     "vary:{job}:4:strong",
+    "delete:{user}",
 ]
 
 
-async def test_imagine_posts_a_grid_with_nine_buttons(discord_emulator: DiscordEmulator, bot: ImagineBot) -> None:
+async def test_imagine_posts_a_grid_with_ten_buttons(discord_emulator: DiscordEmulator, bot: ImagineBot) -> None:
     emu = discord_emulator
     command = await emu.send_slash_command("imagine", {"prompt": "a red fox in snow --seed 7"})
     await emu.wait_for(lambda: command.deferred, what="the command to be deferred")
@@ -31,7 +32,9 @@ async def test_imagine_posts_a_grid_with_nine_buttons(discord_emulator: DiscordE
     grid_message = await wait_for_new_result(emu, 0, "the finished grid")
 
     job = job_id_of(grid_message)
-    assert grid_message.custom_ids() == [f"imagine:{button.format(job=job)}" for button in GRID_BUTTONS]
+    assert grid_message.custom_ids() == [
+        f"imagine:{button.format(job=job, user=emu.user.id)}" for button in GRID_BUTTONS
+    ]
     assert grid_message.content.startswith("**a red fox in snow --seed 7")
     assert f"<@{emu.user.id}>" in grid_message.content
     grid = Image.open(io.BytesIO(grid_message.attachments[0].data))

@@ -7,7 +7,7 @@ import discord
 from bot.client import ImagineBot
 from bot.custom_ids import DETAILS, PersistentButton, button_extension
 from bot.errors import guarded
-from bot.job_lookup import find_image, find_job
+from bot.job_lookup import find_image
 from bot.private_replies import details_content
 
 
@@ -18,7 +18,7 @@ class DetailsButton(PersistentButton, spec=DETAILS):
     @guarded
     async def callback(self, interaction: discord.Interaction[ImagineBot]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        job = await find_job(interaction.client.jobs, self.job)
+        job = await interaction.client.rules.job_for(interaction, self.job, posting=False)
         image = find_image(job, self.index)
         await interaction.followup.send(details_content(job, image), ephemeral=True)
 

@@ -11,7 +11,7 @@ import discord
 from bot.client import ImagineBot
 from bot.custom_ids import SEPARATE, PersistentButton, button_extension
 from bot.errors import UserFacingError, guarded, public_answer
-from bot.job_lookup import find_image, find_job
+from bot.job_lookup import check_images_kept, find_image
 from bot.layouts import image_view
 from bot.public_messages import image_content
 from bot.uploads import UnreadableImage, UploadTooLarge
@@ -26,8 +26,8 @@ class SeparateImageButton(PersistentButton, spec=SEPARATE):
     async def callback(self, interaction: discord.Interaction[ImagineBot]) -> None:
         bot = interaction.client
         async with public_answer(interaction):
-            job = await find_job(bot.jobs, self.job)
-            await bot.rules.check_may_press(interaction, job)
+            job = await bot.rules.job_for(interaction, self.job, posting=True)
+            check_images_kept(job)
             image = find_image(job, self.index)
             try:  # reading and maybe re-encoding the tile happens on the encoder's threads
                 upload = await bot.encoder.fit_file(image.path, f"{self.job}-{self.index}", interaction.filesize_limit)

@@ -8,7 +8,7 @@ from discord.ext import commands
 
 from bot.client import ImagineBot
 from bot.errors import UserFacingError, public_answer
-from bot.job_lookup import find_job
+from bot.job_lookup import check_images_kept
 from jobs import JobStatus
 
 
@@ -20,14 +20,16 @@ class Show(commands.Cog):
     @app_commands.describe(job="The job id, as shown by /history")
     async def show(self, interaction: discord.Interaction, job: str) -> None:
         async with public_answer(interaction):
-            stored = await find_job(self.bot.jobs, job.strip())
+            stored = await self.bot.rules.job_for(interaction, job, posting=True)
             if stored.status is not JobStatus.SUCCEEDED or stored.grid_path is None:
                 raise UserFacingError(f"Job `{stored.public_id}` is {stored.status}; only finished jobs can be shown.")
+            check_images_kept(stored)
             shown = await self.bot.delivery.finished_message(stored, interaction.filesize_limit)
             await interaction.followup.send(
                 shown.content,
                 files=[shown.upload.to_file()] if shown.upload else [],
                 view=shown.layout.view() if shown.layout else discord.utils.MISSING,
+                allowed_mentions=discord.AllowedMentions.none(),  # a repost never pings its creator again
             )
 
 

@@ -9,7 +9,7 @@ from discord.ext import commands
 from bot import derive
 from bot.client import ImagineBot
 from bot.errors import UserFacingError
-from bot.job_lookup import find_image, find_job
+from bot.job_lookup import find_image
 from jobs import JobKind
 
 
@@ -23,11 +23,10 @@ class Reproduce(commands.Cog):
         self, interaction: discord.Interaction, job: str, image: app_commands.Range[int, 1, 16] | None = None
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        stored = await find_job(self.bot.jobs, job.strip())
+        stored = await self.bot.rules.job_for(interaction, job, posting=True)
         if not stored.images:
             raise UserFacingError(f"Job `{stored.public_id}` has not finished, so there is nothing to reproduce yet.")
         picked = find_image(stored, image) if image is not None else None
-        await self.bot.rules.check_allowed(interaction, stored.raw_prompt)
         await self.bot.launcher.launch(
             interaction,
             derive.reproduce(stored.request, picked),
