@@ -25,6 +25,15 @@ MAX_LORAS = 3
 # The most LoRAs one run applies: the member's and the always-on ones (the registry bounds those to MAX_LORAS).
 MAX_RUN_LORAS = 2 * MAX_LORAS
 MAX_LORA_WEIGHT = 2.0
+# Image prompts one job starts from (/imagine with images, /blend takes 2 to this many).
+MAX_IMAGE_PROMPTS = 5
+# Midjourney's --iw range.
+MAX_IMAGE_WEIGHT = 3.0
+# Zoom Out factors: Midjourney's 1.5× and 2× buttons, Custom Zoom anywhere between (1.0 with a new
+# aspect ratio is Make Square's).
+MIN_ZOOM, MAX_ZOOM = 1.0, 2.0
+# Vary (Region) picks among the 3×3 cells of an image, numbered row by row from the top left.
+REGION_CELLS = 9
 
 
 class Operation(StrEnum):
@@ -33,6 +42,8 @@ class Operation(StrEnum):
     UPSCALE = "upscale"
     ZOOM = "zoom"
     PAN = "pan"
+    REGION = "region"
+    """Vary (Region): repaint the chosen cells of an image, keep the rest pixel for pixel."""
 
 
 class Direction(StrEnum):
@@ -49,7 +60,7 @@ OPERATION_MODES: dict[Operation, tuple[str, ...]] = {
 }
 
 # Operations that work on an existing image and therefore need `source_image`.
-IMAGE_OPERATIONS = frozenset({Operation.VARIATION, Operation.UPSCALE, Operation.ZOOM, Operation.PAN})
+IMAGE_OPERATIONS = frozenset({Operation.VARIATION, Operation.UPSCALE, Operation.ZOOM, Operation.PAN, Operation.REGION})
 
 
 class LoraChoice(BaseModel):
@@ -94,6 +105,18 @@ class GenerationRequest(BaseModel):
     warnings: tuple[str, ...] = ()
     replay_batch: int | None = Field(default=None, ge=1, le=MAX_REPLAY_BATCH)
     replay_slot: int | None = Field(default=None, ge=0)
+    image_prompts: tuple[str, ...] = Field(default=(), max_length=MAX_IMAGE_PROMPTS)
+    """Imagine only: images the member gave (an attachment, URLs, /blend), stored by the bot under
+    DATA_DIR/sources/ and named by absolute path, like `source_image`. One is the starting point of an
+    image-to-image job; several are blended (docs/prompt-flags.md)."""
+    image_weight: float | None = Field(default=None, ge=0.0, le=MAX_IMAGE_WEIGHT)
+    """Midjourney's --iw: how much the image prompts weigh against the text (resolved to 1.0)."""
+    zoom: float | None = Field(default=None, ge=MIN_ZOOM, le=MAX_ZOOM)
+    """Zoom only: how far out (None: 2.0, the first Zoom Out button's)."""
+    canvas_aspect: tuple[int, int] | None = None
+    """Zoom only: the shape of the zoomed-out canvas (None: the source image's); Make Square is 1:1 at zoom 1.0."""
+    region: tuple[int, ...] = Field(default=(), max_length=REGION_CELLS)
+    """Vary (Region) only: the cells to repaint, 0–8 row by row from the top left, ascending."""
 
     @model_validator(mode="after")
     def _check_operation_fields(self) -> GenerationRequest:
@@ -109,6 +132,19 @@ class GenerationRequest(BaseModel):
             raise ValueError("replay_batch and replay_slot go together")
         if self.replay_batch is not None and self.replay_slot >= self.replay_batch:
             raise ValueError("replay_slot must be smaller than replay_batch")
+        if self.image_prompts and self.operation is not Operation.IMAGINE:
+            raise ValueError("image prompts start imagine jobs only")
+        if (self.zoom is not None or self.canvas_aspect is not None) and self.operation is not Operation.ZOOM:
+            raise ValueError("a zoom factor or canvas shape applies to zoom only")
+        if self.operation is Operation.REGION:
+            if not self.region:
+                raise ValueError("Vary (Region) needs at least one cell to repaint")
+            if list(self.region) != sorted(set(self.region)) or not all(
+                0 <= cell < REGION_CELLS for cell in self.region
+            ):
+                raise ValueError(f"region cells are distinct numbers 0 to {REGION_CELLS - 1}, ascending")
+        elif self.region:
+            raise ValueError("region cells apply to Vary (Region) only")
         names = [lora.name for lora in self.loras]
         if len(set(names)) != len(names):
             raise ValueError("each LoRA may be named once")
@@ -134,7 +170,7 @@ class GenerationRequest(BaseModel):
         Read from the fields as asked, so the queue (which cannot resolve a request: that needs the model)
         and the engine (which checks resolved ones) use the same rule: two requests equal here resolve alike.
         """
-        if self.operation is not Operation.IMAGINE or self.replay_batch is not None:
+        if self.operation is not Operation.IMAGINE or self.replay_batch is not None or self.image_prompts:
             return None
         return (
             self.model,
