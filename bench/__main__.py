@@ -48,9 +48,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--suite",
         choices=SUITES,
         default="cpu",
-        help="cpu (default): tiny model, ratios; gpu: SD 1.5 with every lever; smoke: seconds",
+        help="cpu (default): tiny model, ratios; gpu: SD 1.5 (or --model) with every lever; smoke: seconds",
     )
-    parser.add_argument("--model", choices=MODEL_NAMES, help="default: the engine's embedded model")
+    parser.add_argument(
+        "--model",
+        choices=MODEL_NAMES,
+        help="default: the suite's (the embedded model; sd15 for gpu); *-tiny: CPU-sized blocks of a family",
+    )
     parser.add_argument("--device", help="cpu, cuda, cuda:1 ...")
     parser.add_argument("--users", type=_positive, help="simulated users in the burst")
     parser.add_argument("--jobs-per-user", type=_positive, help="4-image imagine jobs each user submits")

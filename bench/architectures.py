@@ -5,19 +5,22 @@ the work of the real one. The values below are the published `config.json` value
 runwayml/stable-diffusion-v1-5 and stabilityai/stable-diffusion-xl-base-1.0 (see
 /work/shared/model-facts.md). Random weights must not produce NaN/inf, or some kernels would
 short-circuit and the measurement would be fake, hence the variance-preserving `scale_init`
-and the `check_finite` guard.
+and the `bench.finite` guard.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from diffusers import AutoencoderKL, EulerDiscreteScheduler, PNDMScheduler, UNet2DConditionModel
-from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, T5EncoderModel
 
+from bench.flow_architectures import transformer_inputs
 from engine.default_model.tokenizer import project_tokenizer
+from engine.families import family_for
 
 TEXT_TOKENS = 77
 
@@ -173,10 +176,6 @@ TINY_SD = Architecture(
 ARCHITECTURES = {arch.name: arch for arch in (TINY_SD, SD15, SDXL)}
 
 
-class NonFiniteOutput(RuntimeError):
-    """A random-weight component produced NaN/inf: the timings would not be of real work."""
-
-
 def scale_init(module: torch.nn.Module, gain: float, generator: torch.Generator) -> None:
     """Re-draw every weight with std gain/sqrt(fan_in) and zero biases.
 
@@ -254,48 +253,42 @@ def vae_latents(config, latent_size: int, batch: int, *, device="cpu", dtype=tor
     return torch.randn(batch, config["latent_channels"], latent_size, latent_size, device=device, dtype=dtype)
 
 
-def prompt_ids(tokenizer, batch: int, *, device="cpu") -> torch.Tensor:
+def prompt_ids(tokenizer, tokens: int, batch: int = 1, *, device="cpu") -> torch.Tensor:
     encoded = tokenizer(
         ["a photograph of an astronaut riding a horse"] * batch,
         padding="max_length",
-        max_length=tokenizer.model_max_length,
+        max_length=tokens,
         truncation=True,
         return_tensors="pt",
     )
     return encoded.input_ids.to(device)
 
 
-def text_encoders(pipe) -> list:
-    """The pipeline's text encoders (one for SD 1.x/2.x, two for SDXL)."""
-    return [encoder for encoder in (pipe.text_encoder, getattr(pipe, "text_encoder_2", None)) if encoder is not None]
+def denoiser_inputs(denoiser: torch.nn.Module, latent_size: int, *, device="cpu", dtype=torch.float32) -> dict:
+    """Keyword arguments of one forward of either kind of denoiser for one image (no CFG copy)."""
+    if isinstance(denoiser, UNet2DConditionModel):
+        return unet_inputs(denoiser.config, latent_size, 1, device=device, dtype=dtype)
+    return transformer_inputs(denoiser, latent_size, device=device, dtype=dtype)
 
 
-def check_finite(pipe, resolution: int) -> None:
-    """One forward of each network in the pipeline's own device and dtype; raise if any output is not finite."""
-    unet, vae = pipe.unet, pipe.vae
-    latent_size = resolution // pipe.vae_scale_factor
-    with torch.inference_mode():
-        outputs = {
-            "unet": unet(
-                **unet_inputs(
-                    unet.config,
-                    latent_size,
-                    1,
-                    tokens=pipe.tokenizer.model_max_length,
-                    device=unet.device,
-                    dtype=unet.dtype,
-                )
-            ).sample,
-            "vae decoder": vae.decode(
-                vae_latents(vae.config, latent_size, 1, device=vae.device, dtype=vae.dtype)
-            ).sample,
-        }
-        for number, encoder in enumerate(text_encoders(pipe), start=1):
-            ids = prompt_ids(pipe.tokenizer, 1, device=encoder.device)
-            outputs[f"text encoder {number}"] = encoder(ids).last_hidden_state
-    broken = [name for name, tensor in outputs.items() if not torch.isfinite(tensor).all()]
-    if broken:
-        raise NonFiniteOutput(
-            f"{', '.join(broken)} produced NaN/inf with random weights in {unet.dtype}; "
-            "lower the init gain in bench.architectures.build_components"
-        )
+@dataclass(frozen=True)
+class TextTower:
+    """One text encoder of a pipeline, its tokenizer and the tokens the pipeline reads a prompt to."""
+
+    encoder: torch.nn.Module
+    tokenizer: Any
+    tokens: int
+
+
+def text_towers(pipe) -> list[TextTower]:
+    """The pipeline's text encoders: CLIP (SD 1.x/2.x), two CLIPs (SDXL), CLIP + T5 (FLUX.1), two CLIPs + T5
+    (SD3). CLIP reads its 77 positions; T5 as far as the family's prompt reader (FLUX.1 512, SD3 256 tokens)."""
+    towers = []
+    for suffix in ("", "_2", "_3"):
+        encoder = getattr(pipe, f"text_encoder{suffix}", None)
+        if encoder is None:
+            continue
+        tokenizer = getattr(pipe, f"tokenizer{suffix}")
+        tokens = family_for(pipe).reader.window if isinstance(encoder, T5EncoderModel) else tokenizer.model_max_length
+        towers.append(TextTower(encoder, tokenizer, tokens))
+    return towers

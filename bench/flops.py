@@ -1,7 +1,7 @@
 """Model FLOPs of one job, counted by PyTorch on the exact shapes the pipeline runs.
 
 Counting runs on the meta device: shapes flow through the real diffusers forward code but no
-arithmetic happens, so even SDXL is counted in a second on a laptop. 2 FLOP per multiply-add;
+arithmetic happens, so even FLUX.1 is counted in a second on a laptop. 2 FLOP per multiply-add;
 norms and activations are not counted (they are memory-bound and negligible next to matmuls).
 """
 
@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import torch
-from diffusers import FluxTransformer2DModel, SD3Transformer2DModel, UNet2DConditionModel
+from diffusers import UNet2DConditionModel
 from torch.utils.flop_counter import FlopCounterMode
 
-from bench.architectures import SD15, TEXT_TOKENS, text_encoders, unet_inputs, vae_latents
-from bench.flow_architectures import FlowArchitecture
+from bench.architectures import SD15, TextTower, denoiser_inputs, text_towers, vae_latents
+from bench.flow_architectures import FlowArchitecture, text_tokens
+from engine.families import family_for
 
 # model-facts.md: SD 1.5 UNet, batch 1, 64x64 latent, 77 tokens.
 SD15_UNET_REFERENCE_TFLOP = 0.803
@@ -22,21 +23,23 @@ SD15_UNET_REFERENCE_TFLOP = 0.803
 
 @dataclass(frozen=True)
 class JobFlops:
-    """FLOPs of one imagine job: `images` images, `steps` steps, CFG doubling the UNet batch."""
+    """FLOPs of one imagine job: `images` images, `steps` steps. `guidance_batch` is 2 where classifier-free
+    guidance runs the denoiser and the text encoders on the prompt and the negative prompt (SD, SDXL, SD3),
+    1 where guidance is distilled into the model (FLUX.1)."""
 
-    unet_per_image_step: int
+    denoiser_per_image_step: int
     vae_decode_per_image: int
     text_encoders_per_prompt: int
+    guidance_batch: int
     images: int
     steps: int
 
     @property
     def total(self) -> int:
-        cfg_batch = 2
         return (
-            self.images * self.steps * cfg_batch * self.unet_per_image_step
+            self.images * self.steps * self.guidance_batch * self.denoiser_per_image_step
             + self.images * self.vae_decode_per_image
-            + cfg_batch * self.text_encoders_per_prompt
+            + self.guidance_batch * self.text_encoders_per_prompt
         )
 
     def as_dict(self) -> dict:
@@ -49,11 +52,12 @@ def _count(forward) -> int:
     return counter.get_total_flops()
 
 
-def unet_flops(config, latent_size: int, *, tokens: int = TEXT_TOKENS, batch: int = 1) -> int:
+def denoiser_flops(denoiser: torch.nn.Module, latent_size: int) -> int:
+    """One forward of a UNet or transformer for one image, on a meta-device copy built from its config."""
     with torch.device("meta"):
-        unet = UNet2DConditionModel.from_config(config)
-        inputs = unet_inputs(unet.config, latent_size, batch, tokens=tokens, device="meta")
-    return _count(lambda: unet(**inputs))
+        copy = type(denoiser).from_config(denoiser.config)
+        inputs = denoiser_inputs(copy, latent_size, device="meta")
+    return _count(lambda: copy(**inputs))
 
 
 def vae_decode_flops(vae_class, config, latent_size: int, batch: int = 1) -> int:
@@ -63,16 +67,18 @@ def vae_decode_flops(vae_class, config, latent_size: int, batch: int = 1) -> int
     return _count(lambda: vae.decode(sample))
 
 
-def text_encoder_flops(encoder_class, config) -> int:
+def text_encoder_flops(tower: TextTower) -> int:
     with torch.device("meta"):
-        encoder = encoder_class(config)
-        ids = torch.zeros(1, config.max_position_embeddings, dtype=torch.long)
+        encoder = type(tower.encoder)(tower.encoder.config)
+        ids = torch.zeros(1, tower.tokens, dtype=torch.long)
     return _count(lambda: encoder(ids))
 
 
 def sd15_unet_check() -> dict:
     """Our count for the SD 1.5 UNet against the published figure: the counter's own sanity check."""
-    counted = unet_flops(SD15.unet, SD15.latent_size) / 1e12
+    with torch.device("meta"):
+        unet = UNet2DConditionModel(**SD15.unet)
+    counted = denoiser_flops(unet, SD15.latent_size) / 1e12
     return {
         "counted_tflop": counted,
         "reference_tflop": SD15_UNET_REFERENCE_TFLOP,
@@ -80,14 +86,14 @@ def sd15_unet_check() -> dict:
     }
 
 
-def job_flops(pipe, resolution: int, *, images: int, steps: int) -> JobFlops:
+def job_flops(pipe, resolution: int, *, guidance_batch: int, images: int, steps: int) -> JobFlops:
     """FLOPs of one imagine job on `pipe`'s architecture, counted from its modules' configs."""
     latent_size = resolution // pipe.vae_scale_factor
-    text = sum(text_encoder_flops(type(encoder), encoder.config) for encoder in text_encoders(pipe))
     return JobFlops(
-        unet_flops(pipe.unet.config, latent_size, tokens=pipe.tokenizer.model_max_length),
+        denoiser_flops(family_for(pipe).denoiser, latent_size),
         vae_decode_flops(type(pipe.vae), pipe.vae.config, latent_size),
-        text,
+        sum(text_encoder_flops(tower) for tower in text_towers(pipe)),
+        guidance_batch,
         images,
         steps,
     )
@@ -97,44 +103,13 @@ def job_flops(pipe, resolution: int, *, images: int, steps: int) -> JobFlops:
 PUBLISHED_PARAMETERS = {"flux": 12e9, "sd35": 8.1e9}
 
 
-def _flow_inputs(arch: FlowArchitecture, resolution: int) -> dict:
-    """One transformer forward at `resolution`, batch 1, with the text tokens its pipeline passes by default."""
-    config = arch.transformer
-    latent = resolution // arch.vae_scale_factor
-    tokens = flow_text_tokens(arch)
-    inputs = {
-        "encoder_hidden_states": torch.randn(1, tokens, config["joint_attention_dim"]),
-        "pooled_projections": torch.randn(1, config["pooled_projection_dim"]),
-        "timestep": torch.ones(1),
-    }
-    if arch.family == "sd3":
-        return inputs | {"hidden_states": torch.randn(1, config["in_channels"], latent, latent)}
-    patches = (latent // 2) ** 2
-    return inputs | {
-        "hidden_states": torch.randn(1, patches, config["in_channels"]),
-        "img_ids": torch.zeros(patches, 3),
-        "txt_ids": torch.zeros(tokens, 3),
-        "guidance": torch.ones(1),
-    }
-
-
-def flow_text_tokens(arch: FlowArchitecture) -> int:
-    """FLUX.1 reads 512 T5 tokens; SD3 joins 77 CLIP tokens and 256 T5 tokens into one sequence."""
-    return 512 if arch.family == "flux" else TEXT_TOKENS + 256
-
-
-def flow_image_tokens(arch: FlowArchitecture, resolution: int) -> int:
-    return (resolution // arch.vae_scale_factor // 2) ** 2
-
-
 def transformer_flops(arch: FlowArchitecture, resolution: int) -> tuple[int, int]:
-    """(FLOPs of one transformer forward at `resolution`, its parameter count), counted on the meta device."""
-    model_class = FluxTransformer2DModel if arch.family == "flux" else SD3Transformer2DModel
+    """(FLOPs of one transformer forward at `resolution`, batch 1, its parameter count), counted on the meta
+    device."""
     with torch.device("meta"):
-        transformer = model_class(**arch.transformer)
-        inputs = _flow_inputs(arch, resolution)
+        transformer = arch.transformer_class(**arch.transformer)
     parameters = sum(parameter.numel() for parameter in transformer.parameters())
-    return _count(lambda: transformer(**inputs)), parameters
+    return denoiser_flops(transformer, resolution // arch.vae_scale_factor), parameters
 
 
 def transformer_estimate(arch: FlowArchitecture, resolution: int) -> float:
@@ -144,5 +119,6 @@ def transformer_estimate(arch: FlowArchitecture, resolution: int) -> float:
     config = arch.transformer
     width = config["attention_head_dim"] * config["num_attention_heads"]
     blocks = config["num_layers"] + config.get("num_single_layers", 0)
-    tokens = flow_image_tokens(arch, resolution) + flow_text_tokens(arch)
+    image_tokens = (resolution // arch.vae_scale_factor // 2) ** 2
+    tokens = image_tokens + text_tokens(arch.transformer_class)
     return blocks * (24 * width**2 * tokens + 4 * tokens**2 * width)

@@ -10,7 +10,6 @@ which ids a prompt becomes, not the work done on them.
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -29,50 +28,13 @@ from transformers import (
     CLIPTextModelWithProjection,
     T5Config,
     T5EncoderModel,
-    T5Tokenizer,
 )
 
+from bench.t5_vocabulary import t5_tokenizer
 from engine.default_model.tokenizer import project_tokenizer
+from engine.families import flux, sd3
 
 CLIP_TOKENS = 77
-# Words the small T5 vocabulary spells whole; anything else falls back to single letters.
-T5_WORDS = [
-    "a",
-    "an",
-    "the",
-    "of",
-    "in",
-    "on",
-    "at",
-    "with",
-    "and",
-    "red",
-    "green",
-    "blue",
-    "yellow",
-    "white",
-    "black",
-    "fox",
-    "cat",
-    "dog",
-    "snow",
-    "forest",
-    "city",
-    "night",
-    "day",
-    "sky",
-    "sea",
-    "mountain",
-    "portrait",
-    "photo",
-    "painting",
-    "lighthouse",
-    "dusk",
-    "astronaut",
-    "riding",
-    "horse",
-]
-
 _FLUX_TRANSFORMER = {
     "patch_size": 1,
     "in_channels": 64,
@@ -170,6 +132,10 @@ class FlowArchitecture:
     def vae_scale_factor(self) -> int:
         return 2 ** (len(self.vae["block_out_channels"]) - 1)
 
+    @property
+    def transformer_class(self) -> type[FluxTransformer2DModel | SD3Transformer2DModel]:
+        return FluxTransformer2DModel if self.family == "flux" else SD3Transformer2DModel
+
 
 FLUX = FlowArchitecture(
     "flux",
@@ -194,7 +160,7 @@ SD35 = FlowArchitecture(
 )
 # FLUX.1-schnell-shaped: no guidance input. 64 px images are 32² latents, 256 tokens.
 TINY_FLUX = FlowArchitecture(
-    "tiny-flux",
+    "flux-tiny",
     "flux",
     64,
     {
@@ -214,7 +180,7 @@ TINY_FLUX = FlowArchitecture(
     scheduler=_FLUX_SCHEDULER,
 )
 TINY_SD3 = FlowArchitecture(
-    "tiny-sd3",
+    "sd35-tiny",
     "sd3",
     64,
     {
@@ -236,14 +202,6 @@ TINY_SD3 = FlowArchitecture(
     scheduler=_SD3_SCHEDULER,
 )
 FLOW_ARCHITECTURES = {arch.name: arch for arch in (TINY_FLUX, TINY_SD3, FLUX, SD35)}
-
-
-def t5_tokenizer() -> T5Tokenizer:
-    """A small T5 Unigram tokenizer: whole words for T5_WORDS, single characters for everything else."""
-    pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
-    pieces += [(character, -10.0) for character in "▁" + string.ascii_letters + string.digits + string.punctuation]
-    pieces += [("▁" + word, -2.0) for word in T5_WORDS]
-    return T5Tokenizer(vocab=pieces, extra_ids=0)
 
 
 def _clip(config: dict, *, projection: bool) -> torch.nn.Module:
@@ -269,16 +227,17 @@ def build_pipeline(arch: FlowArchitecture, *, seed: int = 0) -> FluxPipeline | S
         "tokenizer": project_tokenizer(CLIP_TOKENS),
     }
     t5 = T5EncoderModel(T5Config(**arch.t5))
+    transformer = arch.transformer_class(**arch.transformer)
     if arch.family == "flux":
         pipe = FluxPipeline(
-            transformer=FluxTransformer2DModel(**arch.transformer),
+            transformer=transformer,
             text_encoder_2=t5,
             tokenizer_2=t5_tokenizer(),
             **common,
         )
     else:
         pipe = StableDiffusion3Pipeline(
-            transformer=SD3Transformer2DModel(**arch.transformer),
+            transformer=transformer,
             text_encoder_2=_clip(arch.clip_2, projection=True),
             tokenizer_2=project_tokenizer(CLIP_TOKENS),
             text_encoder_3=t5,
@@ -289,3 +248,41 @@ def build_pipeline(arch: FlowArchitecture, *, seed: int = 0) -> FluxPipeline | S
         if isinstance(component, torch.nn.Module):
             component.eval().requires_grad_(False)
     return pipe
+
+
+def text_tokens(transformer_class: type[torch.nn.Module]) -> int:
+    """Text tokens the transformer attends to per prompt, as the pipelines read prompts by default: FLUX.1 reads
+    512 T5 tokens, SD3 joins 77 CLIP tokens and 256 T5 tokens into one sequence."""
+    if issubclass(transformer_class, FluxTransformer2DModel):
+        return flux.T5_WINDOW
+    return CLIP_TOKENS + sd3.T5_WINDOW
+
+
+def transformer_inputs(
+    transformer: torch.nn.Module, latent_size: int, batch: int = 1, *, device="cpu", dtype=torch.float32
+) -> dict:
+    """Keyword arguments of one transformer forward (`batch` counts a CFG copy), from the model's config: SD3
+    takes the latent image, FLUX.1 takes it packed 2×2 into tokens with their positions, and a guidance value
+    where the model reads one (FLUX.1-dev)."""
+    config = transformer.config
+    tokens = text_tokens(type(transformer))
+
+    def noise(*shape: int) -> torch.Tensor:
+        return torch.randn(*shape, device=device, dtype=dtype)
+
+    inputs = {
+        "encoder_hidden_states": noise(batch, tokens, config.joint_attention_dim),
+        "pooled_projections": noise(batch, config.pooled_projection_dim),
+        "timestep": torch.ones(batch, device=device, dtype=dtype),
+    }
+    if not isinstance(transformer, FluxTransformer2DModel):
+        return inputs | {"hidden_states": noise(batch, config.in_channels, latent_size, latent_size)}
+    patches = (latent_size // 2) ** 2
+    inputs |= {
+        "hidden_states": noise(batch, patches, config.in_channels),
+        "img_ids": torch.zeros(patches, 3, device=device, dtype=dtype),
+        "txt_ids": torch.zeros(tokens, 3, device=device, dtype=dtype),
+    }
+    if config.guidance_embeds:
+        inputs["guidance"] = torch.ones(batch, device=device, dtype=dtype)
+    return inputs

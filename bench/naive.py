@@ -1,8 +1,10 @@
 """The naive baseline: a plain diffusers pipeline, one call after another, as the docs show it.
 
 The pipeline returns latents and the decode runs here, exactly as the pipeline's own tail does
-it (scale, upcast a force_upcast VAE in fp16, postprocess), so the VAE levers can change the
-decoder alone and the UNet and decode times are reported apart.
+it (unpack FLUX.1's tokens, scale and shift, upcast a force_upcast VAE in fp16, postprocess), so the
+VAE levers can change the decoder alone and the denoiser and decode times are reported apart. Prompts
+and guidance go in as the engine's model family passes them: FLUX.1 gets no negative prompt (its
+guidance is distilled), SD and SD3 run classifier-free guidance.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from diffusers import AutoencoderTiny, DiffusionPipeline
 
 from bench.architectures import scale_init
 from bench.levers import PipelineOptions
+from bench.models import family_class
 from bench.peak import synchronize
 from bench.workload import JobTiming, RunMeasurement
+from engine.families import family_for
 from engine.request import GenerationRequest
 from engine.speedups import apply_speedups
 
@@ -24,25 +28,29 @@ from engine.speedups import apply_speedups
 def build_pipeline(folder: Path, options: PipelineOptions, device: torch.device) -> DiffusionPipeline:
     """Load the model folder as the docs show (`from_pretrained(..., dtype=...).to(device)`), then apply `options`;
     the speed levers go through the engine's own `apply_speedups`."""
-    pipe = DiffusionPipeline.from_pretrained(folder, dtype=options.torch_dtype(device)).to(device)
+    dtype = options.torch_dtype(device, family_class(folder))
+    pipe = DiffusionPipeline.from_pretrained(folder, dtype=dtype).to(device)
     pipe.set_progress_bar_config(disable=True)
     if options.vae == "tiny":
-        tiny = AutoencoderTiny()
+        # TAESD's shape; with 16 latent channels it is TAEF1's / TAESD3's, the tiny decoders of FLUX.1 and SD3.
+        tiny = AutoencoderTiny(latent_channels=pipe.vae.config.latent_channels)
         scale_init(tiny, 0.5, torch.Generator().manual_seed(1))
-        pipe.vae = tiny.eval().requires_grad_(False).to(device, pipe.unet.dtype)
+        pipe.vae = tiny.eval().requires_grad_(False).to(device, dtype)
     if options.vae_dtype:
         pipe.vae.to(getattr(torch, options.vae_dtype))
     return apply_speedups(pipe, options.speedups)
 
 
-def decode(pipe: DiffusionPipeline, latents: torch.Tensor) -> list:
+def decode(pipe: DiffusionPipeline, latents: torch.Tensor, width: int, height: int) -> list:
     """Latents → PIL images, the way the pipeline's own tail does it (SDXL's VAE upcasts from fp16)."""
     vae = pipe.vae
     upcast = getattr(vae.config, "force_upcast", False) and vae.dtype == torch.float16
+    latents = family_for(pipe).unpack(latents, width, height)
     with torch.inference_mode():
         if upcast:
             vae.to(torch.float32)
-        scaled = latents.to(vae.dtype) / getattr(vae.config, "scaling_factor", 1.0)
+        shift = getattr(vae.config, "shift_factor", None) or 0.0
+        scaled = latents.to(vae.dtype) / getattr(vae.config, "scaling_factor", 1.0) + shift
         image = vae.decode(scaled).sample
         if upcast:
             vae.to(torch.float16)
@@ -63,23 +71,20 @@ def _call(
     options: PipelineOptions,
     on_preview,
 ) -> torch.Tensor:
-    device = pipe.unet.device
-
     def preview(pipe, step, timestep, kwargs):
         if (step + 1) % options.preview_every == 0:
-            decode(pipe, kwargs["latents"])
+            decode(pipe, kwargs["latents"], request.width, request.height)
             on_preview()
         return kwargs
 
+    negatives = [request.negative_prompt] * len(prompts)
     return pipe(
-        prompt=prompts,
-        negative_prompt=[request.negative_prompt] * len(prompts),
+        **family_for(pipe).prompt_arguments(prompts, negatives, request.guidance),
         height=request.height,
         width=request.width,
         num_inference_steps=request.steps,
-        guidance_scale=request.guidance,
         output_type="latent",
-        generator=[torch.Generator(device).manual_seed(seed) for seed in seeds],
+        generator=[torch.Generator(pipe.device).manual_seed(seed) for seed in seeds],
         callback_on_step_end=preview if options.preview_every else None,
     ).images
 
@@ -91,7 +96,7 @@ def warm_up(pipe: DiffusionPipeline, request: GenerationRequest, options: Pipeli
     latents = _call(
         pipe, warm, [warm.prompt] * options.images_per_call, list(range(options.images_per_call)), options, lambda: None
     )
-    decode(pipe, latents)
+    decode(pipe, latents, warm.width, warm.height)
     return time.perf_counter() - start
 
 
@@ -99,11 +104,10 @@ def run_naive(
     pipe: DiffusionPipeline, jobs: list[GenerationRequest], options: PipelineOptions, name: str = "naive"
 ) -> RunMeasurement:
     """All jobs arrive at t=0; images run `images_per_call` at a time, one call after another."""
-    device = pipe.unet.device
     warmup_s = warm_up(pipe, jobs[0], options)
     timings = [JobTiming() for _ in jobs]
     remaining = [request.count for request in jobs]
-    unet_s = decode_s = 0.0
+    denoise_s = decode_s = 0.0
     start = time.perf_counter()
     for chunk in _chunks(jobs, options.images_per_call):
         owners = sorted({index for index, _ in chunk})
@@ -113,20 +117,22 @@ def run_naive(
                 if timings[index].first_output is None:
                     timings[index].first_output = time.perf_counter() - start
 
+        # Packed jobs share the first one's size, steps and guidance (the burst's jobs all agree on them).
+        first = jobs[chunk[0][0]]
         call_start = time.perf_counter()
         latents = _call(
             pipe,
-            jobs[chunk[0][0]],
+            first,
             [jobs[index].prompt for index, _ in chunk],
             [seed for _, seed in chunk],
             options,
             seen_preview,
         )
-        synchronize(device)
+        synchronize(pipe.device)
         decode_start = time.perf_counter()
-        decode(pipe, latents)
+        decode(pipe, latents, first.width, first.height)
         done = time.perf_counter()
-        unet_s += decode_start - call_start
+        denoise_s += decode_start - call_start
         decode_s += done - decode_start
         for index, _ in chunk:
             remaining[index] -= 1
@@ -143,7 +149,7 @@ def run_naive(
         timings,
         {
             "warmup_s": warmup_s,
-            "text_and_denoise_s": unet_s,
+            "text_and_denoise_s": denoise_s,
             "decode_s": decode_s,
             "options": options.as_dict(),
         },

@@ -2,8 +2,9 @@
 
 `cpu` (the default) measures what a CPU can tell honestly: ratios (engine vs naive, queue
 overhead, batching) and the Discord acknowledgement latency, on the embedded tiny model.
-`gpu` is the same harness on SD 1.5 (or SDXL) with every lever but the opt-in ones, meant for an H100/H200.
-`smoke` is the tiny configuration the test suite runs.
+`gpu` is the same harness on SD 1.5 (or SDXL, FLUX.1, SD3.5 Large) with every lever but the opt-in ones,
+meant for an H100/H200. `smoke` is the tiny configuration the test suite runs; with `--model flux-tiny` or
+`sd35-tiny` it takes the transformer families' code paths on CPU-sized models.
 """
 
 from __future__ import annotations
@@ -18,17 +19,18 @@ from pathlib import Path
 
 import torch
 
-from bench.architectures import check_finite
 from bench.discord_ack import imagine_ack_latency
 from bench.engine_runs import run_engine_batched
+from bench.finite import check_finite
 from bench.flops import JobFlops, job_flops, sd15_unet_check
-from bench.levers import BASELINE, GPU_ONLY, LEVERS, OPT_IN
-from bench.models import model_folder, native_resolution
+from bench.levers import BASELINE, GPU_ONLY, LEVERS, OPT_IN, skip_reason
+from bench.models import job_shape, model_folder
 from bench.naive import build_pipeline, run_naive
 from bench.peak import PeakMatmul, measure_peak
 from bench.queue_runs import run_through_queue
 from bench.workload import RunMeasurement, Workload
 from engine.engine import Engine
+from engine.families import family_for
 from engine.settings import EngineSettings
 
 log = logging.getLogger(__name__)
@@ -94,11 +96,14 @@ def _best_of(repeats: int, run: Callable[[], RunMeasurement]) -> RunMeasurement:
 
 def _interleaved(repeats: int, runners: dict[str, Callable[[], RunMeasurement]]) -> dict[str, RunMeasurement]:
     """Each round runs every runner once, and each runner keeps its fastest round: a slow spell of a
-    shared machine then hits all runners alike instead of one of them."""
+    shared machine then hits all runners alike instead of one of them. Between runners the device's cached
+    blocks are handed back: the queue's engine process cannot use this process's cache, and with FLUX.1 at
+    16 images per batch one runner's cache would leave the next too little memory."""
     best: dict[str, RunMeasurement] = {}
     for _ in range(repeats):
         for name, run in runners.items():
             measurement = run()
+            _free_memory()
             if name not in best or measurement.wall_s < best[name].wall_s:
                 best[name] = measurement
     return best
@@ -123,11 +128,17 @@ def _ratio(numerator: float, denominator: float) -> float | None:
 
 def _levers(suite: Suite, folder: Path, device: torch.device, requests, flops, peak) -> dict:
     """Each lever runs in rounds alternating with the plain pipeline, and its speedup is taken
-    against those adjacent baseline runs, so machine drift between levers cancels out."""
+    against those adjacent baseline runs, so machine drift between levers cancels out. A lever that would
+    change nothing on this model (bf16 where the docs' dtype is bf16 already, say) is skipped, with the reason."""
     reference = build_pipeline(folder, BASELINE, device)
+    family = family_for(reference)
     results = {}
     for name in suite.levers:
         options = LEVERS[name]
+        reason = skip_reason(options, family, device)
+        if reason is not None:
+            results[name] = {"name": name, "skipped": reason}
+            continue
         pipe = None
         try:
             if options == BASELINE:
@@ -203,13 +214,16 @@ def run_suite(suite: Suite, cache_dir: Path) -> dict:
     folder = model_folder(suite.model, cache_dir)
     workload = suite.workload
     pipe = build_pipeline(folder, BASELINE, device)
-    resolution = native_resolution(pipe)
+    shape = job_shape(suite.model, pipe, workload.guidance)
+    resolution = shape.resolution
     check_finite(pipe, resolution)
-    flops = job_flops(pipe, resolution, images=workload.images_per_job, steps=workload.steps)
-    jobs = workload.jobs(resolution)
+    flops = job_flops(
+        pipe, resolution, guidance_batch=shape.guidance_batch, images=workload.images_per_job, steps=workload.steps
+    )
+    jobs = workload.jobs(resolution, shape.guidance)
     document = {
         "suite": suite.as_dict(),
-        "model": {"name": suite.model, "resolution": resolution},
+        "model": {"name": suite.model, "family": family_for(pipe).label, **asdict(shape)},
         "peak_matmul": peak.as_dict(),
         "flops": {"job": flops.as_dict(), "sd15_unet_check": sd15_unet_check()},
     }

@@ -40,7 +40,10 @@ def headline_rows(document: dict[str, Any]) -> list[tuple[str, str]]:
     for name, lever in (document.get("levers") or {}).items():
         if name == "baseline":
             continue
-        value = lever.get("error") or f"{lever['speedup_vs_baseline']:.2f}x"
+        if "skipped" in lever:
+            value = f"skipped: {lever['skipped']}"
+        else:
+            value = lever.get("error") or f"{lever['speedup_vs_baseline']:.2f}x"
         rows.append((f"lever {name}", value))
     return rows
 

@@ -28,9 +28,10 @@ class Workload:
     images_per_job: int = 4
     steps: int = 25
     guidance: float = 7.0
+    """For models with classifier-free guidance; FLUX.1 jobs take the model's own (`bench.models.job_shape`)."""
     sampler: str = "euler"
 
-    def jobs(self, resolution: int, seed: int = 1000) -> list[tuple[int, GenerationRequest]]:
+    def jobs(self, resolution: int, guidance: float, seed: int = 1000) -> list[tuple[int, GenerationRequest]]:
         """(user_id, fully resolved imagine request) in arrival order: round-robin over users."""
         jobs = []
         for _round_index in range(self.jobs_per_user):
@@ -41,7 +42,7 @@ class Workload:
                     width=resolution,
                     height=resolution,
                     steps=self.steps,
-                    guidance=self.guidance,
+                    guidance=guidance,
                     sampler=self.sampler,
                     count=self.images_per_job,
                     seed=seed + 100 * number,

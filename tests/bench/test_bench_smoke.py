@@ -9,10 +9,11 @@ import pytest
 import torch
 
 from bench.__main__ import main, parse_args
-from bench.architectures import TINY_SD, NonFiniteOutput, check_finite
+from bench.architectures import TINY_SD
+from bench.finite import NonFiniteOutput, check_finite
 from bench.flops import sd15_unet_check
 from bench.levers import LEVERS
-from bench.models import model_folder, native_resolution
+from bench.models import model_folder
 from bench.naive import build_pipeline
 from bench.summary import headline_table
 
@@ -77,7 +78,7 @@ def test_sd15_unet_flop_count_matches_the_published_figure() -> None:
 
 def test_a_non_finite_random_model_is_refused(tmp_path) -> None:
     pipe = build_pipeline(model_folder(TINY_SD.name, tmp_path), LEVERS["baseline"], torch.device("cpu"))
-    resolution = native_resolution(pipe)
+    resolution = TINY_SD.resolution
     check_finite(pipe, resolution)
     with torch.no_grad():
         pipe.unet.conv_out.weight.fill_(float("inf"))
