@@ -8,6 +8,7 @@ share those modules, so applying once to the text-to-image pipeline covers them 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
 from typing import get_args
 
@@ -18,6 +19,8 @@ from engine.families import family_for
 from engine.settings import CompileSetting, EngineSettings
 
 COMPILE_MODES: tuple[str, ...] = tuple(mode for mode in get_args(CompileSetting) if mode != "off")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -73,9 +76,12 @@ def apply_speedups(pipe: DiffusionPipeline, speedups: Speedups) -> DiffusionPipe
 
 
 def _fuse_qkv(pipe: DiffusionPipeline, denoiser: torch.nn.Module) -> None:
-    # Each model's fuse_qkv_projections also installs its fused attention processor. The FLUX.1 transformer has
-    # no fusion in diffusers 0.42 and keeps its separate projections.
-    if hasattr(denoiser, "fuse_qkv_projections"):
+    # Each model's fuse_qkv_projections also installs its fused attention processor (the UNet's, FLUX.1's and
+    # SD3's). SD3's fused processor in diffusers 0.42 leaves out the query/key norms SD3.5 adds, which changes
+    # its images (measured on sd35-tiny: outputs off by up to 0.017), so SD3.5 keeps its separate projections.
+    if getattr(denoiser.config, "qk_norm", None):
+        log.warning("ENGINE_FUSE_QKV skipped for this model: fused attention would drop its query/key norms")
+    elif hasattr(denoiser, "fuse_qkv_projections"):
         denoiser.fuse_qkv_projections()
     # diffusers fuses only AutoencoderKL's attention; other VAEs (the benchmark's tiny one) keep theirs.
     if isinstance(pipe.vae, AutoencoderKL):

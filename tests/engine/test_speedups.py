@@ -137,3 +137,18 @@ def test_compiled_first_job_after_warm_up_compiles_nothing(tmp_path, mode):
     images = compiled.run(request).images
     assert counters["stats"]["unique_graphs"] == graphs
     assert mean_difference(images, plain.run(request).images) <= LAYOUT_TOLERANCE
+
+
+def fused(denoiser) -> set[bool]:
+    return {module.fused_projections for module in denoiser.modules() if hasattr(module, "fused_projections")}
+
+
+def test_fused_qkv_leaves_sd35_alone_and_fuses_flux(caplog) -> None:
+    """diffusers' fused SD3 attention drops SD3.5's query/key norms (its images would change): skipped, said."""
+    from bench.flow_architectures import TINY_FLUX, TINY_SD3, build_pipeline
+    from engine.speedups import Speedups, apply_speedups
+
+    sd35 = apply_speedups(build_pipeline(TINY_SD3), Speedups(fuse_qkv=True))
+    assert fused(sd35.transformer) == {False} and "ENGINE_FUSE_QKV skipped" in caplog.text
+    flux = apply_speedups(build_pipeline(TINY_FLUX), Speedups(fuse_qkv=True))
+    assert fused(flux.transformer) == {True}
