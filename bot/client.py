@@ -19,7 +19,9 @@ from bot.constants import BotSettings
 from bot.cooldowns import Cooldowns
 from bot.delivery import Delivery
 from bot.gate import Gate, admit
+from bot.image_prompts import ImagePrompts
 from bot.launch import JobLauncher
+from bot.member_settings import MemberSettings
 from bot.metrics import BotMetrics
 from bot.monitoring import Monitoring
 from bot.rules import ServerRules
@@ -74,10 +76,29 @@ class ImagineBot(commands.Bot):
         self.models = self.limits.registry()
         largest = largest_image(self.limits.max_pixels, self.limits.upscale_budget)
         self.encoder = ImageEncoder(largest, settings.encode_concurrency)
-        self.delivery = Delivery(jobs, self.get_partial_messageable, settings, self.encoder, self.limits.upscale_budget)
-        self.rules = ServerRules(jobs, settings.admin_role_id, dm_banned_words=tuple(settings.dm_banned_words))
+        self.member_settings = MemberSettings(jobs)
+        self.delivery = Delivery(
+            jobs,
+            self.get_partial_messageable,
+            settings,
+            self.encoder,
+            self.limits.upscale_budget,
+            self.member_settings,
+        )
+        self.rules = ServerRules(
+            jobs, self.member_settings, settings.admin_role_id, dm_banned_words=tuple(settings.dm_banned_words)
+        )
         self.gate = Gate(Cooldowns(settings.cooldowns()), allow_dms=settings.allow_dms)
-        self.launcher = JobLauncher(jobs, self.delivery, self.rules, self.limits.upscale_budget)
+        self.launcher = JobLauncher(
+            jobs, self.delivery, self.rules, self.member_settings, self.models, self.limits.upscale_budget
+        )
+        self.image_prompts = ImagePrompts(
+            jobs.settings.data_dir / "sources",
+            self.encoder,
+            max_bytes=settings.image_prompt_max_bytes,
+            timeout=settings.image_fetch_timeout,
+            private_addresses=settings.image_fetch_private_addresses,
+        )
         self.started_at = time.monotonic()
         self.monitoring = (
             Monitoring(self, jobs, metrics, host=settings.metrics_host, port=settings.metrics_port) if metrics else None
@@ -106,6 +127,7 @@ class ImagineBot(commands.Bot):
 
     async def close(self) -> None:
         await self.delivery.stop()
+        await self.image_prompts.close()
         await super().close()
         await self.jobs.stop()
         if self.monitoring is not None:

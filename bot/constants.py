@@ -35,6 +35,14 @@ class BotSettings(BaseSettings):
     # them, with banned words of their own.
     allow_dms: bool = False
     dm_banned_words: Annotated[list[str], NoDecode] = []
+    # Image prompts (an attachment, URLs at the start of a prompt, /blend): the largest file, the time a download
+    # may take, and whether addresses on this machine's networks may be fetched (never on a public bot: a
+    # member could make it read the operator's LAN; the tests serve images from 127.0.0.1).
+    image_prompt_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    image_fetch_timeout: float = Field(default=10.0, gt=0)
+    image_fetch_private_addresses: bool = False
+    # Jobs one /imagine may make with --repeat and {permutations}.
+    max_jobs_per_prompt: int = Field(default=4, ge=1, le=40)
     # Per-member cooldowns, USES/SECONDS (a token bucket: that many at once, then one every SECONDS/USES),
     # or `off`. The queue's caps bound the GPU work; these keep one member from hammering the bot.
     cooldown_imagine: Annotated[Rate | None, NoDecode] = Rate(3, 30)

@@ -75,11 +75,31 @@ VARY = ButtonSpec("vary", (JOB_ID, INDEX, VARY_MODE))
 # Upscale (Subtle)/(Creative): the real upscale, on the GPU.
 ENLARGE = ButtonSpec("enlarge", (JOB_ID, INDEX, UPSCALE_MODE))
 ZOOM_OUT = ButtonSpec("zoom", (JOB_ID, INDEX))
+"""Zoom Out 2x (the first zoom button, from before the others existed)."""
+ZOOM_OUT_LESS = ButtonSpec("zoom15", (JOB_ID, INDEX))
+"""Zoom Out 1.5x."""
+CUSTOM_ZOOM = ButtonSpec("customzoom", (JOB_ID, INDEX))
+MAKE_SQUARE = ButtonSpec("square", (JOB_ID, INDEX))
+VARY_REGION = ButtonSpec("region", (JOB_ID, INDEX))
+SEND_TO_DM = ButtonSpec("dm", (JOB_ID, INDEX))
 PAN = ButtonSpec("pan", (JOB_ID, INDEX, DIRECTION))
 DETAILS = ButtonSpec("details", (JOB_ID, INDEX))
 DELETE = ButtonSpec("delete", (USER_ID,))
 # Every spec whose id names a job: an image message's buttons say which job it shows.
-JOB_SPECS = (SEPARATE, REROLL, VARY, ENLARGE, ZOOM_OUT, PAN, DETAILS)
+JOB_SPECS = (
+    SEPARATE,
+    REROLL,
+    VARY,
+    ENLARGE,
+    ZOOM_OUT,
+    ZOOM_OUT_LESS,
+    CUSTOM_ZOOM,
+    MAKE_SQUARE,
+    VARY_REGION,
+    PAN,
+    SEND_TO_DM,
+    DETAILS,
+)
 
 
 GRAMMAR = rf"{PREFIX}:[a-z]+(?::[^:]+)+"

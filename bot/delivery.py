@@ -27,6 +27,7 @@ import discord
 from bot import public_messages
 from bot.constants import BotSettings
 from bot.layouts import grid_view, image_view
+from bot.member_settings import MemberSettings
 from bot.throttle import ThrottledWriter
 from bot.uploads import ImageEncoder, UnreadableImage, Upload, UploadTooLarge, fit_file
 from engine.budgets import upscale_refusal
@@ -64,9 +65,10 @@ class GridLayout:
     job_id: str
     image_count: int
     owner_id: int
+    variation_mode: str = "strong"
 
     def view(self) -> discord.ui.View:
-        return grid_view(self.job_id, self.image_count, self.owner_id)
+        return grid_view(self.job_id, self.image_count, self.owner_id, self.variation_mode)
 
 
 @dataclass(frozen=True)
@@ -75,9 +77,10 @@ class ImageLayout:
     index: int
     owner_id: int
     can_upscale: bool = True
+    square: bool = True
 
     def view(self) -> discord.ui.View:
-        return image_view(self.job_id, self.index, self.owner_id, can_upscale=self.can_upscale)
+        return image_view(self.job_id, self.index, self.owner_id, can_upscale=self.can_upscale, square=self.square)
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,8 @@ class MessageTarget:
 class Delivery:
     """Given the job service, a way to reach a channel by id (the client's `get_partial_messageable`), the
     bot's settings (upload limit, edit interval), the encoder that re-encodes grids off the event loop, and
-    the upscale budget (an image at it shows no Upscale buttons)."""
+    the upscale budget (an image at it shows no Upscale buttons), and members' settings (what V1–V4 under a
+    member's grid do)."""
 
     def __init__(
         self,
@@ -108,8 +112,10 @@ class Delivery:
         settings: BotSettings,
         encoder: ImageEncoder,
         upscale_max_pixels: int,
+        member_settings: MemberSettings,
     ) -> None:
         self._jobs = jobs
+        self._member_settings = member_settings
         self._channel = channel
         self._settings = settings
         self._encoder = encoder
@@ -203,7 +209,8 @@ class Delivery:
         """The final message of a job that succeeded; reading and maybe re-encoding a large grid happens on the
         encoder's threads, never on the event loop."""
         limits = (self._encoder.max_pixels, self._upscale_max_pixels)
-        return await self._encoder.run(finished_message, job, upload_limit, *limits)
+        variation_mode = (await self._member_settings.get(job.user_id)).variation_mode
+        return await self._encoder.run(finished_message, job, upload_limit, *limits, variation_mode)
 
     async def _give_up(self, job: JobView, reason: str) -> None:
         """Nobody can see this job's message any more: stop making it, and record why it ends undelivered."""
@@ -283,16 +290,19 @@ def _preview_upload(preview: bytes | None, public_id: str, limit: int) -> Upload
     return Upload(f"{public_id}-preview.png", preview)
 
 
-def finished_message(job: JobView, upload_limit: int, max_pixels: int, upscale_max_pixels: int) -> JobMessage:
+def finished_message(
+    job: JobView, upload_limit: int, max_pixels: int, upscale_max_pixels: int, variation_mode: str = "strong"
+) -> JobMessage:
     """The grid (or the single image of an upscale) with its buttons, fitted under the upload limit. An image
     that cannot be opened (damaged, or larger than the bot makes) ends the message with that reason."""
     images = job.images
     single = len(images) == 1
     if single:
         can_upscale = upscale_refusal(images[0].width, images[0].height, upscale_max_pixels) is None
-        layout: GridLayout | ImageLayout = ImageLayout(job.public_id, 1, job.user_id, can_upscale)
+        square = images[0].width == images[0].height
+        layout: GridLayout | ImageLayout = ImageLayout(job.public_id, 1, job.user_id, can_upscale, square)
     else:
-        layout = GridLayout(job.public_id, len(images), job.user_id)
+        layout = GridLayout(job.public_id, len(images), job.user_id, variation_mode)
     path = images[0].path if single else job.grid_path
     request, user_id, notes = job.request, job.user_id, job.request.warnings
     try:

@@ -37,6 +37,11 @@ def _from_image(
         "mode": None,
         "seed": random_seed(),
         "chaos_seed": None,
+        "image_prompts": (),  # they made the source image; an image operation starts from that alone
+        "image_weight": None,
+        "zoom": None,
+        "canvas_aspect": None,
+        "region": (),
     }
     return _rebuild(request, **{**fresh, **changes})
 
@@ -49,8 +54,19 @@ def upscale(request: GenerationRequest, image: ImageRecord, mode: str) -> Genera
     return _from_image(request, image, Operation.UPSCALE, mode=mode, count=1)
 
 
-def zoom_out(request: GenerationRequest, image: ImageRecord) -> GenerationRequest:
-    return _from_image(request, image, Operation.ZOOM, count=4)
+def zoom_out(
+    request: GenerationRequest,
+    image: ImageRecord,
+    factor: float | None = None,
+    canvas_aspect: tuple[int, int] | None = None,
+) -> GenerationRequest:
+    """Zoom Out 2x (factor None), 1.5x, Custom Zoom (any factor 1–2 and canvas shape), Make Square (1.0, 1:1)."""
+    return _from_image(request, image, Operation.ZOOM, count=4, zoom=factor, canvas_aspect=canvas_aspect)
+
+
+def vary_region(request: GenerationRequest, image: ImageRecord, cells: tuple[int, ...]) -> GenerationRequest:
+    """Vary (Region): the chosen 3×3 cells repainted, four results."""
+    return _from_image(request, image, Operation.REGION, count=4, region=tuple(sorted(set(cells))))
 
 
 def pan(request: GenerationRequest, image: ImageRecord, direction: Direction) -> GenerationRequest:

@@ -38,7 +38,10 @@ class Gate:
         return True
 
     def check(self, interaction: discord.Interaction) -> None:
-        if interaction.guild_id is None and not self._allow_dms:
+        """Commands in DMs need ALLOW_DMS; a button in DMs is under a message the bot sent there (a member's
+        private results), and the job it names brings its own rules (`ServerRules.job_for`)."""
+        is_command = interaction.type is discord.InteractionType.application_command
+        if is_command and interaction.guild_id is None and not self._allow_dms:
             raise NotInDMs(
                 "I only make images in servers: commands in direct messages are turned off on this bot. "
                 "Use me in a server channel."

@@ -11,9 +11,13 @@ import discord
 from bot.delivery import Delivery
 from bot.errors import UserFacingError
 from bot.job_lookup import check_images_kept, find_image
+from bot.member_settings import MemberSettings
 from bot.public_messages import MAX_CONTENT, shorten
+from bot.remix import remixed
 from bot.rules import ServerRules
 from engine.budgets import source_refusal
+from engine.flags import PromptDefaults
+from engine.registry import ModelRegistry
 from engine.request import GenerationRequest
 from jobs import JobKind, JobService
 from jobs.results import ImageRecord
@@ -23,13 +27,24 @@ log = logging.getLogger(__name__)
 
 
 class JobLauncher:
-    """Given the job service, the delivery that shows a job in its channel, the server rules, and the upscale
-    budget (an operation on a stored image is refused at the button when it would pass a budget)."""
+    """Given the job service, the delivery that shows a job in its channel, the server rules, members' settings
+    (private results, remix defaults), the model registry (remixed prompts are parsed against it), and the
+    upscale budget (an operation on a stored image is refused at the button when it would pass a budget)."""
 
-    def __init__(self, jobs: JobService, delivery: Delivery, rules: ServerRules, upscale_max_pixels: int) -> None:
+    def __init__(
+        self,
+        jobs: JobService,
+        delivery: Delivery,
+        rules: ServerRules,
+        member_settings: MemberSettings,
+        models: ModelRegistry,
+        upscale_max_pixels: int,
+    ) -> None:
         self._jobs = jobs
         self._delivery = delivery
         self._rules = rules
+        self._member_settings = member_settings
+        self._models = models
         self._upscale_max_pixels = upscale_max_pixels
 
     async def launch(
@@ -57,7 +72,7 @@ class JobLauncher:
             parent_job=parent.public_id if parent else None,
             parent_index=parent_index,
         )
-        channel = interaction.channel or interaction.client.get_partial_messageable(interaction.channel_id)
+        channel = await self._channel_for(interaction)
         try:
             message = await self._delivery.post(job, channel, upload_limit=interaction.filesize_limit)
         except discord.HTTPException as error:
@@ -75,6 +90,12 @@ class JobLauncher:
             log.warning("Could not confirm job %s to user %s: %s", job.public_id, user_id, error)
         return job
 
+    async def _channel_for(self, interaction: discord.Interaction) -> discord.abc.Messageable:
+        """Where the job's message goes: the channel it was asked in, or the member's DMs with private results."""
+        if (await self._member_settings.get(interaction.user.id)).private_results:
+            return await interaction.user.create_dm()
+        return interaction.channel or interaction.client.get_partial_messageable(interaction.channel_id)
+
     async def launch_from_job(
         self,
         interaction: discord.Interaction,
@@ -82,10 +103,11 @@ class JobLauncher:
         *,
         kind: JobKind,
         derive: Callable[[GenerationRequest], GenerationRequest],
+        text: str | None = None,
     ) -> JobView:
-        """A new job made from a stored one as a whole (🔄)."""
-        job = await self._pressed(interaction, job_id)
-        return await self.launch(interaction, derive(job.request), kind=kind, raw_prompt=job.raw_prompt, parent=job)
+        """A new job made from a stored one as a whole (🔄); with `text`, from the member's remix of it."""
+        job, base, raw_prompt = await self._pressed(interaction, job_id, text)
+        return await self.launch(interaction, derive(base), kind=kind, raw_prompt=raw_prompt, parent=job)
 
     async def launch_from_image(
         self,
@@ -95,21 +117,30 @@ class JobLauncher:
         *,
         kind: JobKind,
         derive: Callable[[GenerationRequest, ImageRecord], GenerationRequest],
+        text: str | None = None,
     ) -> JobView:
-        """A new job made from one stored image (V, Upscale, Zoom, Pan)."""
-        job = await self._pressed(interaction, job_id)
+        """A new job made from one stored image (V, Upscale, Zoom, Pan, Vary (Region)); with `text`, from the
+        member's remix of the job's prompt and flags."""
+        job, base, raw_prompt = await self._pressed(interaction, job_id, text)
         check_images_kept(job)  # they start from the stored image
         image = find_image(job, index)
-        request = derive(job.request, image)
+        request = derive(base, image)
         refusal = source_refusal(request, (image.width, image.height), self._upscale_max_pixels)
         if refusal:
             raise UserFacingError(refusal)
-        return await self.launch(
-            interaction, request, kind=kind, raw_prompt=job.raw_prompt, parent=job, parent_index=index
-        )
+        return await self.launch(interaction, request, kind=kind, raw_prompt=raw_prompt, parent=job, parent_index=index)
 
-    async def _pressed(self, interaction: discord.Interaction, job_id: str) -> JobView:
-        """A button under a stored job was pressed: acknowledge it, then check that the presser may use the
-        job here (`ServerRules.job_for`). The new job is the presser's."""
+    async def _pressed(
+        self, interaction: discord.Interaction, job_id: str, text: str | None
+    ) -> tuple[JobView, GenerationRequest, str]:
+        """A button under a stored job was pressed (or its remix form sent): acknowledge it, check that the
+        presser may use the job here (`ServerRules.job_for`), and read a remix as /imagine reads a prompt,
+        with the presser's defaults and the server's banned words. The new job is the presser's."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        return await self._rules.job_for(interaction, job_id, posting=True)
+        job = await self._rules.job_for(interaction, job_id, posting=True)
+        if text is None:
+            return job, job.request, job.raw_prompt
+        await self._rules.check_allowed(interaction, text, home=job.guild_id)
+        settings = await self._member_settings.get(interaction.user.id)
+        defaults = PromptDefaults.model_validate(settings.defaults)
+        return job, remixed(job.request, text, defaults, self._models), text

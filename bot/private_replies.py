@@ -97,14 +97,24 @@ def model_line(entry: RegisteredModel) -> str:
 def settings_content(settings: UserSettingsView) -> str:
     defaults = settings.defaults
     aspect = defaults.get("aspect")
+    guidance = defaults.get("guidance")
+    negative = defaults.get("negative_prompt")
     lines = [
         "**Your defaults** (a flag in the prompt always wins):",
         f"Aspect ratio: {f'{aspect[0]}:{aspect[1]}' if aspect else 'model default (1:1)'}",
         f"Steps: {defaults.get('steps') or 'model default'}",
         f"Model: {defaults.get('model') or 'server default'}",
+        f"Guidance: {guidance if guidance is not None else 'model default'}",
+        f"Sampler: {defaults.get('sampler') or 'model default'}",
+        f"Chaos: {defaults.get('chaos') or 0}",
+        f"Negative prompt: {quoted(negative, 300) if negative else 'none'}",
+        "**Your buttons:**",
+        f"V1–V4 make {settings.variation_mode} variations",
+        f"Remix (edit the prompt before V, 🔄, Vary, Zoom, Pan): {'on' if settings.remix else 'off'}",
+        f"Private results (your jobs in your DMs): {'on' if settings.private_results else 'off'}",
         f"Others may press my buttons: {'yes' if settings.others_may_use_buttons else 'no'}",
     ]
-    return "\n".join(lines)
+    return shorten("\n".join(lines), MAX_CONTENT)
 
 
 def config_content(config: GuildConfigView) -> str:

@@ -11,6 +11,7 @@ import discord
 
 from bot.errors import UserFacingError
 from bot.job_lookup import find_job
+from bot.member_settings import MemberSettings
 from jobs import JobService
 from jobs.views import GuildConfigView, JobView
 
@@ -43,19 +44,32 @@ def banned_words_in(prompt: str, banned_words: tuple[str, ...]) -> list[str]:
 
 
 class ServerRules:
-    """Given the job service (which stores each server's configuration), the operator's ADMIN_ROLE_ID and
-    the banned words for DMs (DM_BANNED_WORDS, when the operator allows DMs at all)."""
+    """Given the job service (which stores each server's configuration), members' settings, the operator's
+    ADMIN_ROLE_ID and the banned words for DMs (DM_BANNED_WORDS, when the operator allows DMs at all)."""
 
-    def __init__(self, jobs: JobService, admin_role_id: int | None, *, dm_banned_words: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        jobs: JobService,
+        member_settings: MemberSettings,
+        admin_role_id: int | None,
+        *,
+        dm_banned_words: tuple[str, ...] = (),
+    ) -> None:
         self._jobs = jobs
+        self._member_settings = member_settings
         self._admin_role_id = admin_role_id
         self._dm_banned_words = dm_banned_words
 
-    async def check_allowed(self, interaction: discord.Interaction, prompt: str) -> None:
+    async def check_allowed(self, interaction: discord.Interaction, prompt: str, *, home: int | None = None) -> None:
         """The server's channel rules and banned words, for every job a command or a button starts or an image
-        it posts: a word banned after a grid was made stops its 🔄, V, U, /show and /reproduce too."""
+        it posts: a word banned after a grid was made stops its 🔄, V, U, /show and /reproduce too. In DMs (a
+        member's private results), the banned words of `home`, the server the job came from, apply as well."""
         if interaction.guild_id is None:
             banned, where = self._dm_banned_words, "DMs with this bot don't"
+            if home is not None:
+                home_words = (await self._jobs.guild_config(home)).banned_words
+                if found := banned_words_in(prompt, home_words):
+                    raise UserFacingError(f"The server this job came from doesn't allow: {', '.join(found)}.")
         else:
             config = await self._jobs.guild_config(interaction.guild_id)
             check_channel(config, interaction.channel_id)
@@ -82,14 +96,14 @@ class ServerRules:
                 )
             await self.check_may_press(interaction, job)
         if posting:
-            await self.check_allowed(interaction, job.raw_prompt)
+            await self.check_allowed(interaction, job.raw_prompt, home=job.guild_id)
         return job
 
     async def check_may_press(self, interaction: discord.Interaction, job: JobView) -> None:
         """Pressing someone else's button makes a job of your own, unless they switched that off."""
         if interaction.user.id == job.user_id:
             return
-        owner = await self._jobs.user_settings(job.user_id)
+        owner = await self._member_settings.get(job.user_id)
         if not owner.others_may_use_buttons:
             raise UserFacingError(
                 f"<@{job.user_id}> keeps the buttons on their images to themselves. "

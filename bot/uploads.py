@@ -52,7 +52,7 @@ class Upload:
 def fit_png(png: bytes, stem: str, limit: int, max_pixels: int) -> Upload:
     if len(png) <= limit:
         return Upload(f"{stem}.png", png)
-    rgb = _decode(png, max_pixels)
+    rgb = decode(png, max_pixels)
     for pil_format, extension, quality in FALLBACK_ENCODINGS:
         buffer = io.BytesIO()
         rgb.save(buffer, format=pil_format, quality=quality)
@@ -72,7 +72,8 @@ def fit_file(path: Path, stem: str, limit: int, max_pixels: int) -> Upload:
     return fit_png(png, stem, limit, max_pixels)
 
 
-def _decode(png: bytes, max_pixels: int) -> Image.Image:
+def decode(png: bytes, max_pixels: int) -> Image.Image:
+    """The image's pixels as RGB, refused (UnreadableImage) from its header when larger than `max_pixels`."""
     try:
         with Image.open(io.BytesIO(png)) as image:
             if image.width * image.height > max_pixels:

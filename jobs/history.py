@@ -7,7 +7,6 @@ queue); `JobService` runs them off the event loop.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -15,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from jobs.models import GuildConfig, Image, Job, UserSettings
 from jobs.results import ImageRecord
 from jobs.states import ContentPolicy, JobStatus
-from jobs.views import GuildConfigView, JobView, UserSettingsView
+from jobs.views import GuildConfigView, JobView, SettingsChange, UserSettingsView
 
 # Guards parent_chain against a cycle written by hand into the database.
 MAX_CHAIN_LENGTH = 100
@@ -83,16 +82,15 @@ class History:
         with self._sessions.begin() as session:
             return (session.get(UserSettings, user_id) or UserSettings.for_new_user(user_id)).view()
 
-    def set_user_settings(
-        self, user_id: int, *, defaults: dict[str, Any] | None = None, others_may_use_buttons: bool | None = None
-    ) -> UserSettingsView:
+    def set_user_settings(self, user_id: int, change: SettingsChange) -> UserSettingsView:
         """Change only what is given; the first call creates the row."""
         with self._sessions.begin() as session:
             row = session.get(UserSettings, user_id) or UserSettings.for_new_user(user_id)
-            if defaults is not None:
-                row.defaults = dict(defaults)
-            if others_may_use_buttons is not None:
-                row.others_may_use_buttons = others_may_use_buttons
+            if change.defaults is not None:
+                row.defaults = dict(change.defaults)
+            for name in ("others_may_use_buttons", "remix", "variation_mode", "private_results"):
+                if (value := getattr(change, name)) is not None:
+                    setattr(row, name, value)
             session.add(row)
             return row.view()
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from engine.request import GenerationRequest
 from jobs.results import ImageRecord
-from jobs.states import ContentPolicy, JobKind, JobStatus
+from jobs.states import ContentPolicy, JobKind, JobStatus, VariationMode
 from jobs.views import GuildConfigView, JobView, UserSettingsView
 
 PUBLIC_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
@@ -190,15 +190,30 @@ class UserSettings(Base):
     defaults: Mapped[dict[str, Any]] = mapped_column(default=dict)
     others_may_use_buttons: Mapped[bool] = mapped_column(default=True, server_default=true())
     """As on Midjourney: whoever presses a button on your images gets the new job under their own name."""
+    remix: Mapped[bool] = mapped_column(default=False, server_default=false())
+    variation_mode: Mapped[str] = mapped_column(String(8), default=VariationMode.STRONG, server_default="strong")
+    private_results: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     @classmethod
     def for_new_user(cls, user_id: int) -> UserSettings:
         """The settings of someone who never changed any; SQLAlchemy would fill the defaults only on insert."""
-        return cls(user_id=user_id, defaults={}, others_may_use_buttons=True)
+        return cls(
+            user_id=user_id,
+            defaults={},
+            others_may_use_buttons=True,
+            remix=False,
+            variation_mode=VariationMode.STRONG,
+            private_results=False,
+        )
 
     def view(self) -> UserSettingsView:
         return UserSettingsView(
-            user_id=self.user_id, defaults=dict(self.defaults), others_may_use_buttons=self.others_may_use_buttons
+            user_id=self.user_id,
+            defaults=dict(self.defaults),
+            others_may_use_buttons=self.others_may_use_buttons,
+            remix=self.remix,
+            variation_mode=VariationMode(self.variation_mode),
+            private_results=self.private_results,
         )
 
 

@@ -48,7 +48,7 @@ from jobs.settings import JobSettings
 from jobs.sql_queue import SqlJobQueue
 from jobs.states import DeviceState, JobKind, JobStatus
 from jobs.storage import Storage
-from jobs.views import GuildConfigView, JobView, QueueStats, UserSettingsView
+from jobs.views import GuildConfigView, JobView, QueueStats, SettingsChange, UserSettingsView
 
 # Database threads for a server database, which takes concurrent writers.
 POSTGRES_THREADS = 8
@@ -276,12 +276,8 @@ class JobService:
     async def user_settings(self, user_id: int) -> UserSettingsView:
         return await self._run(self.history.user_settings, user_id)
 
-    async def set_user_settings(
-        self, user_id: int, *, defaults: dict[str, Any] | None = None, others_may_use_buttons: bool | None = None
-    ) -> UserSettingsView:
-        return await self._run(
-            self.history.set_user_settings, user_id, defaults=defaults, others_may_use_buttons=others_may_use_buttons
-        )
+    async def set_user_settings(self, user_id: int, change: SettingsChange) -> UserSettingsView:
+        return await self._run(self.history.set_user_settings, user_id, change)
 
     async def guild_config(self, guild_id: int) -> GuildConfigView:
         return await self._run(self.history.guild_config, guild_id)

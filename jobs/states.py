@@ -16,6 +16,8 @@ class JobKind(StrEnum):
     PAN = "pan"
     REROLL = "reroll"
     REPRODUCE = "reproduce"
+    REGION = "region"
+    BLEND = "blend"
 
 
 class JobStatus(StrEnum):
@@ -30,6 +32,13 @@ class JobStatus(StrEnum):
 
 
 FINISHED_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
+
+
+class VariationMode(StrEnum):
+    """What the V1–V4 buttons under a member's grids do (/settings), as Midjourney's high and low variation modes."""
+
+    STRONG = "strong"
+    SUBTLE = "subtle"
 
 
 class ContentPolicy(StrEnum):

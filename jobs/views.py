@@ -13,7 +13,7 @@ from typing import Any
 
 from engine.request import GenerationRequest
 from jobs.results import ImageRecord
-from jobs.states import FINISHED_STATUSES, ContentPolicy, JobKind, JobStatus
+from jobs.states import FINISHED_STATUSES, ContentPolicy, JobKind, JobStatus, VariationMode
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,23 @@ class UserSettingsView:
     defaults: dict[str, Any] = field(default_factory=dict, hash=False)
     """Flag defaults such as {"aspect": "16:9", "steps": 20}, applied by the bot's prompt parser."""
     others_may_use_buttons: bool = True
+    remix: bool = False
+    """Midjourney's Remix: V, 🔄, Vary, Zoom and Pan first open the prompt for editing."""
+    variation_mode: VariationMode = VariationMode.STRONG
+    """What V1–V4 under this member's grids do."""
+    private_results: bool = False
+    """This member's jobs are shown in their DMs with the bot, not in the channel."""
+
+
+@dataclass(frozen=True)
+class SettingsChange:
+    """What /settings changes; None leaves a setting as it is."""
+
+    defaults: dict[str, Any] | None = None
+    others_may_use_buttons: bool | None = None
+    remix: bool | None = None
+    variation_mode: VariationMode | None = None
+    private_results: bool | None = None
 
 
 @dataclass(frozen=True)

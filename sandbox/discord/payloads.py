@@ -177,6 +177,11 @@ def interaction_payload(interaction: Interaction, application_id: int, base_url:
         payload["member"] = member_payload(interaction.user, interaction.guild)
     else:
         payload["user"] = user_payload(interaction.user)
+    if interaction.attachments:
+        payload["data"] = {
+            **interaction.data,
+            "resolved": {"attachments": {str(a.id): attachment_payload(a, base_url) for a in interaction.attachments}},
+        }
     if interaction.source_message is not None:
         payload["message"] = message_payload(interaction.source_message, base_url, application_id)
     return payload

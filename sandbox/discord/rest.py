@@ -15,7 +15,7 @@ from . import errors
 from .channels import API_PREFIX, ChannelRoutes, require_bot, snowflake
 from .errors import ApiError, json_response
 from .messages import decode_json
-from .payloads import user_payload
+from .payloads import channel_payload, user_payload
 from .state import CommandSync, Fault, RequestRecord, new_snowflake, utc_now
 from .webhooks import WebhookRoutes
 
@@ -34,6 +34,7 @@ class RestApi:
         p = API_PREFIX
         return [
             web.get(f"{p}/users/@me", self.current_user),
+            web.post(f"{p}/users/@me/channels", self.open_dm),
             web.get(f"{p}/oauth2/applications/@me", self.application_info),
             web.get(f"{p}/gateway", self.gateway_info),
             web.get(f"{p}/gateway/bot", self.gateway_info),
@@ -77,6 +78,15 @@ class RestApi:
         if api and chaos is not None and chaos.rng.random() < chaos.rate:
             return Fault(re.compile(""), chaos.rng.choice(chaos.statuses), 1, chaos.retry_after)
         return None
+
+    async def open_dm(self, request: web.Request) -> web.Response:
+        """The DM channel between the bot and a user (`User.create_dm`), made on first use."""
+        require_bot(request, self.emu)
+        body = decode_json(await request.read())
+        user = self.emu.users.get(snowflake(str(body.get("recipient_id")), "User", errors.UNKNOWN_USER))
+        if user is None:
+            raise errors.unknown("User", errors.UNKNOWN_USER)
+        return json_response(channel_payload(self.emu.dm_channel(user)))
 
     async def current_user(self, request: web.Request) -> web.Response:
         require_bot(request, self.emu)

@@ -45,7 +45,9 @@ from .state import (
 
 T = TypeVar("T")
 
-_OPTION_TYPES = {bool: 5, int: 4, float: 10, str: 3}
+_OPTION_TYPES = {bool: 5, int: 4, float: 10, str: 3, Attachment: 11}
+# Component types in messages and modals.
+ACTION_ROW, SELECT, TEXT_INPUT, LABEL = 1, 3, 4, 18
 _RECHECK_INTERVAL = 0.05
 
 
@@ -75,6 +77,8 @@ class DiscordEmulator:
         self.faults: list[Fault] = []
         self.random_faults: RandomFaults | None = None
         self.holds: list[Hold] = []
+        self.uploads: dict[int, Attachment] = {}
+        """Files members attached to commands (`upload`), served like Discord's CDN."""
         self.listeners: list[Callable[[], None]] = []
         """Called after every request and gateway frame (the sandbox's page watches for changes)."""
         self._changed = asyncio.Event()
@@ -231,7 +235,15 @@ class DiscordEmulator:
         """Every injected interaction, oldest first."""
         return list(self.interactions_by_token.values())
 
+    def upload(self, filename: str, data: bytes, content_type: str = "image/png") -> Attachment:
+        """A file a member attaches to a command (pass it as an option value); downloadable at its URL."""
+        attachment = Attachment(id=new_snowflake(), filename=filename, data=data, content_type=content_type)
+        self.uploads[attachment.id] = attachment
+        return attachment
+
     def find_attachment(self, attachment_id: int) -> Attachment | None:
+        if attachment_id in self.uploads:
+            return self.uploads[attachment_id]
         for message in self.messages.values():
             for version in message.history:
                 for attachment in version.attachments:
@@ -309,18 +321,25 @@ class DiscordEmulator:
             channel = channel or guild.channels[0]
         command, command_guild_id = self._synced_command(name, guild)
         declared = {option["name"]: option.get("type") for option in command.get("options", [])}
+        attachments = [value for value in (options or {}).values() if isinstance(value, Attachment)]
         data: dict[str, Any] = {
             "id": command.get("id", str(new_snowflake())),
             "name": name,
             "type": 1,
             "options": [
-                {"name": key, "type": declared.get(key) or _OPTION_TYPES[type(value)], "value": value}
+                {
+                    "name": key,
+                    "type": declared.get(key) or _OPTION_TYPES[type(value)],
+                    "value": str(value.id) if isinstance(value, Attachment) else value,
+                }
                 for key, value in (options or {}).items()
             ],
         }
         if command_guild_id is not None:
             data["guild_id"] = str(command_guild_id)
-        return await self._inject(2, data, user, channel, guild, attachment_size_limit, source_message=None)
+        return await self._inject(
+            2, data, user, channel, guild, attachment_size_limit, source_message=None, attachments=attachments
+        )
 
     async def click_button(
         self,
@@ -340,6 +359,40 @@ class DiscordEmulator:
         data = {"custom_id": custom_id, "component_type": 2}
         return await self._inject(3, data, user, channel, guild, attachment_size_limit, source_message=message)
 
+    async def choose(
+        self, message: Message, custom_id: str, values: Sequence[str], *, user: User | None = None
+    ) -> Interaction:
+        """Inject a select-menu choice on `message` (component type 3), as `user` picked `values`."""
+        if custom_id not in message.custom_ids():
+            raise ValueError(f"message {message.id} has no select {custom_id!r}; it has {message.custom_ids()}")
+        channel = self.channels[message.channel_id]
+        guild = next((g for g in self.guilds if g.id == channel.guild_id), None)
+        data = {"custom_id": custom_id, "component_type": SELECT, "values": list(values)}
+        return await self._inject(3, data, user, channel, guild, None, source_message=message)
+
+    async def submit_modal(
+        self, opened_by: Interaction, values: dict[str, str | Sequence[str]], *, user: User | None = None
+    ) -> Interaction:
+        """Inject the MODAL_SUBMIT (type 5) of the modal the bot opened in answer to `opened_by`, with `values` by
+        component custom_id (text for a text input, a list for a select). Fields left out are sent as the
+        modal pre-filled them; an unknown field is a test's mistake."""
+        modal = opened_by.modal
+        if modal is None:
+            raise ValueError(f"interaction {opened_by.id} was not answered with a modal")
+        known = {child.get("custom_id") for child in _modal_fields(modal)}
+        if unknown := set(values) - known:
+            raise ValueError(f"the modal has no field {sorted(unknown)}; it has {sorted(known)}")
+        data = {"custom_id": modal["custom_id"], "components": [_submitted(row, values) for row in modal["components"]]}
+        return await self._inject(
+            5,
+            data,
+            user or opened_by.user,
+            opened_by.channel,
+            opened_by.guild,
+            None,
+            source_message=opened_by.source_message,
+        )
+
     def _synced_command(self, name: str, guild: Guild | None) -> tuple[dict[str, Any], int | None]:
         for guild_id in (guild.id, None) if guild else (None,):
             for command in self.commands.get(guild_id, []):
@@ -357,6 +410,7 @@ class DiscordEmulator:
         attachment_size_limit: int | None,
         *,
         source_message: Message | None,
+        attachments: Sequence[Attachment] = (),
     ) -> Interaction:
         await self.wait_for(lambda: self._gateway.connected, timeout=10, what="a bot connected to the gateway")
         interaction = Interaction(
@@ -369,6 +423,7 @@ class DiscordEmulator:
             data=data,
             attachment_size_limit=attachment_size_limit or self.attachment_size_limit,
             source_message=source_message,
+            attachments=list(attachments),
         )
         self.interactions_by_token[interaction.token] = interaction
         await self._gateway.dispatch(
@@ -400,3 +455,41 @@ class DiscordEmulator:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), min(remaining, _RECHECK_INTERVAL))
         return result
+
+
+def _modal_fields(modal: dict[str, Any]) -> list[dict[str, Any]]:
+    """The inputs of a modal: text inputs in action rows, and the component of each label."""
+    fields = []
+    for row in modal.get("components", []):
+        if row.get("type") == ACTION_ROW:
+            fields += row.get("components", [])
+        elif row.get("type") == LABEL and "component" in row:
+            fields.append(row["component"])
+    return fields
+
+
+def _submitted_field(field: dict[str, Any], values: dict[str, str | Sequence[str]]) -> dict[str, Any]:
+    custom_id = field.get("custom_id")
+    if field.get("type") == TEXT_INPUT:
+        value = values.get(custom_id, field.get("value") or "")
+        if field.get("required", True) and not value:
+            raise ValueError(f"the modal's field {custom_id!r} is required")
+        if len(value) > field.get("max_length", 4000):
+            raise ValueError(f"Discord would not let {len(value)} characters into {custom_id!r}")
+        return {"type": TEXT_INPUT, "custom_id": custom_id, "value": value}
+    chosen = list(
+        values.get(custom_id, [option["value"] for option in field.get("options", []) if option.get("default")])
+    )
+    low, high = field.get("min_values", 1), field.get("max_values", 1)
+    if not low <= len(chosen) <= high:
+        raise ValueError(f"Discord would not let {len(chosen)} choices into {custom_id!r} ({low} to {high})")
+    return {"type": field.get("type"), "custom_id": custom_id, "values": chosen}
+
+
+def _submitted(row: dict[str, Any], values: dict[str, str | Sequence[str]]) -> dict[str, Any]:
+    """What Discord sends back for one top-level component of a modal."""
+    if row.get("type") == ACTION_ROW:
+        return {"type": ACTION_ROW, "components": [_submitted_field(field, values) for field in row["components"]]}
+    if row.get("type") == LABEL:
+        return {"type": LABEL, "component": _submitted_field(row["component"], values)}
+    return {"type": row.get("type")}

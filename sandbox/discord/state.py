@@ -165,6 +165,10 @@ class Interaction:
     data: dict[str, Any]
     attachment_size_limit: int
     source_message: Message | None = None
+    attachments: list[Attachment] = field(default_factory=list)
+    """Files given as attachment options of a slash command (`data.resolved.attachments`)."""
+    modal: dict[str, Any] | None = None
+    """The modal the bot opened in answer (callback type 9): its custom_id, title and components."""
     callback_types: list[int] = field(default_factory=list)
     original: Message | None = None
     followups: list[Message] = field(default_factory=list)

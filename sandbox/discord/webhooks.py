@@ -77,7 +77,11 @@ class WebhookRoutes:
             if kind == UPDATE_MESSAGE:
                 apply_body(source, body, creating=False)
             interaction.original = source
-        elif kind != MODAL:
+        elif kind == MODAL:
+            if interaction.type not in (2, 3):
+                raise ApiError(400, 50035, "Invalid Form Body: a modal can only answer a command or a component")
+            interaction.modal = dict(body.payload)
+        else:
             raise ApiError(400, 50035, f"Invalid Form Body: type: callback type {kind!r} is not valid here")
 
     def _callback_json(self, interaction: Interaction, kind: int) -> dict[str, Any]:

@@ -109,7 +109,7 @@ async def test_upscale_zoom_and_pan_make_new_jobs_from_one_image(
     assert f"Upscaled (Subtle) by <@{emu.user.id}>" in upscaled.content
     assert Image.open(io.BytesIO(upscaled.attachments[0].data)).width > 64
     # one image: the single-image buttons, not U1–U4; at the upscale budget (4 × 64², here), without Upscale
-    assert len(upscaled.custom_ids()) == 9 and not any(":enlarge:" in id_ for id_ in upscaled.custom_ids())
+    assert len(upscaled.custom_ids()) == 13 and not any(":enlarge:" in id_ for id_ in upscaled.custom_ids())
 
     await emu.click_button(image, f"imagine:zoom:{job}:1")
     zoomed = await wait_for_new_result(emu, before + 1, "the zoom out")

@@ -32,15 +32,16 @@ LARGEST_USER_ID = 2**64 - 1
 def all_buttons() -> list[discord.ui.Item]:
     return [
         *grid_view(LONGEST_JOB_ID, 4, LARGEST_USER_ID).children,
-        *image_view(LONGEST_JOB_ID, 16, LARGEST_USER_ID).children,
+        *image_view(LONGEST_JOB_ID, 16, LARGEST_USER_ID, square=False).children,
     ]
 
 
 def test_layouts_fit_discords_limits() -> None:
-    for view in (grid_view("abcdefghij", 4, 42), image_view("abcdefghij", 1, 1)):
+    for view in (grid_view("abcdefghij", 4, 42), image_view("abcdefghij", 1, 1, square=False)):
         rows = [item.row for item in view.children]
         assert max(rows) <= 4 and all(rows.count(row) <= 5 for row in set(rows))
-    assert len(image_view("abcdefghij", 1, 1).children) == 11
+    assert len(image_view("abcdefghij", 1, 1).children) == 15
+    assert len(image_view("abcdefghij", 1, 1, square=False).children) == 16
 
 
 def test_custom_ids_are_short_and_unique() -> None:
@@ -80,10 +81,17 @@ def test_custom_ids_keep_the_format_of_buttons_already_posted() -> None:
     assert image == [
         "imagine:vary:abcdefghij:2:strong",
         "imagine:vary:abcdefghij:2:subtle",
+        "imagine:region:abcdefghij:2",
         "imagine:enlarge:abcdefghij:2:subtle",
         "imagine:enlarge:abcdefghij:2:creative",
         "imagine:zoom:abcdefghij:2",
+        "imagine:zoom15:abcdefghij:2",
+        "imagine:customzoom:abcdefghij:2",
         *(f"imagine:pan:abcdefghij:2:{direction}" for direction in ("left", "right", "up", "down")),
+        "imagine:dm:abcdefghij:2",
         "imagine:details:abcdefghij:2",
         "imagine:delete:42",
+    ]
+    assert "imagine:square:abcdefghij:2" in [
+        item.custom_id for item in image_view("abcdefghij", 2, 42, square=False).children
     ]

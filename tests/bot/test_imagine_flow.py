@@ -62,7 +62,7 @@ async def test_u1_sends_tile_one_of_the_grid(discord_emulator: DiscordEmulator, 
     assert tile.size == (64, 64)
     assert tile.tobytes() == grid.crop((0, 0, 64, 64)).tobytes()
     assert f"Image #1 <@{emu.user.id}>" in reply.content
-    assert len(reply.custom_ids()) == 11
+    assert len(reply.custom_ids()) == 15  # a square image: no Make Square
     assert len(finished_messages(emu)) == 1  # the tile is the interaction's reply, not a new job
 
 

@@ -24,6 +24,8 @@ from jobs import (
     QueueFull,
     Started,
 )
+from jobs.states import VariationMode
+from jobs.views import SettingsChange
 from tests.jobs.helpers import EVENT_TIMEOUT, tiny_request, until_done
 from tests.paths import REPO_ROOT
 
@@ -180,10 +182,11 @@ async def test_history_settings_and_message_links(job_settings: JobSettings) -> 
     assert (stored.channel_id, stored.message_id, stored.guild_id) == (2**62, 2**63 - 1, 9)
 
     assert (await service.user_settings(5)).others_may_use_buttons is True
-    first = await service.set_user_settings(5, defaults={"aspect": "16:9"})
+    first = await service.set_user_settings(5, SettingsChange(defaults={"aspect": "16:9"}))
     assert first.others_may_use_buttons is True
-    updated = await service.set_user_settings(5, others_may_use_buttons=False)
-    assert updated.defaults == {"aspect": "16:9"} and updated.others_may_use_buttons is False
+    updated = await service.set_user_settings(5, SettingsChange(others_may_use_buttons=False, remix=True))
+    assert updated.defaults == {"aspect": "16:9"} and updated.others_may_use_buttons is False and updated.remix
+    assert updated.variation_mode is VariationMode.STRONG and not updated.private_results
     assert await service.user_settings(5) == updated
 
     config = await service.set_guild_config(9, allowed_channel_ids=[2**62], banned_words=["gore"], admin_role_id=4)

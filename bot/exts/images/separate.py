@@ -37,7 +37,13 @@ class SeparateImageButton(PersistentButton, spec=SEPARATE):
             await interaction.followup.send(
                 image_content(job.request, interaction.user.id, self.index),
                 file=upload.to_file(),
-                view=image_view(self.job, self.index, interaction.user.id, can_upscale=can_upscale),
+                view=image_view(
+                    self.job,
+                    self.index,
+                    interaction.user.id,
+                    can_upscale=can_upscale,
+                    square=image.width == image.height,
+                ),
             )
 
 

@@ -13,6 +13,7 @@ from jobs.results import ImageRecord
 
 class UpscaleButton(FromImageButton, spec=ENLARGE):
     kind = JobKind.UPSCALE
+    remixable = False
     mode: str
 
     def derive(self, request: GenerationRequest, image: ImageRecord) -> GenerationRequest:
