@@ -19,7 +19,7 @@ from typing import Any
 from diffusers import DiffusionPipeline
 from PIL import Image
 
-from engine.results import RequestError
+from engine.results import ModelNotFoundError, RequestError
 from engine.sources import is_local_file
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,20 @@ class IpAdapterFiles:
             return cls(str(path.parent), "", path.name)
         owner, name, *rest = spec.split("/")
         return cls(f"{owner}/{name}", "/".join(rest[:-1]), rest[-1])
+
+
+def download(spec: str) -> None:
+    """Bring a hub IP-Adapter's weights and image encoder into the Hugging Face cache (for `engine.prefetch`)."""
+    from huggingface_hub import snapshot_download
+
+    files = IpAdapterFiles.parse(spec)
+    folder = f"{files.subfolder}/" if files.subfolder else ""
+    try:
+        snapshot_download(files.repository, allow_patterns=[folder + files.weight_name, folder + "image_encoder/*"])
+    except Exception as error:  # the hub client raises many unrelated error types for one cause
+        raise ModelNotFoundError(
+            f"IP-Adapter {spec!r} could not be downloaded from the Hugging Face hub ({type(error).__name__}: {error})."
+        ) from error
 
 
 @dataclass(frozen=True)
