@@ -81,7 +81,7 @@ def sources(flow_engine, tmp_path_factory):
         (Operation.UPSCALE, {}, (128, 128)),
         (Operation.ZOOM, {}, (64, 64)),
         (Operation.PAN, {"direction": Direction.RIGHT}, (96, 64)),
-        (Operation.ZOOM, {"zoom": 1.5, "canvas_aspect": (1, 2)}, (48, 96)),
+        (Operation.ZOOM, {"zoom": 1.5, "canvas_aspect": (1, 1)}, (64, 64)),
         (Operation.REGION, {"region": (4,)}, (64, 64)),
     ],
 )

@@ -297,7 +297,8 @@ def test_the_docs_table_lists_every_flag_and_every_ignored_midjourney_parameter(
     from engine.flags import _FLAGS, EXPANDED_FLAGS, MIDJOURNEY_ONLY_FLAGS
 
     docs = (Path(__file__).resolve().parents[2] / "docs" / "prompt-flags.md").read_text()
-    table = docs[docs.index("## Midjourney's parameters") :]
+    section = docs[docs.index("## Midjourney's parameters") :]
+    table = section[: section.index("\n## ")]
     names = {alias for flag in _FLAGS for alias in (flag.name, *flag.aliases)} | MIDJOURNEY_ONLY_FLAGS | EXPANDED_FLAGS
     missing = sorted(name for name in names if f"`--{name}" not in table)
     assert not missing, f"docs/prompt-flags.md's Midjourney table misses {missing}"

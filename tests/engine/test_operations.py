@@ -224,3 +224,25 @@ def test_the_region_masks_feather_inside_the_chosen_cells_only():
     assert (keep_pixels[~inside] == 255).all()
     assert keep_pixels[48, 48] == 0 and 0 < keep_pixels[48, 33] < 255
     assert np.array_equal(np.asarray(paint) == 255, inside)
+
+
+@pytest.mark.parametrize(
+    "source_size, factor, canvas_aspect, canvas, picture",
+    [
+        ((1024, 1024), 2.0, None, (1024, 1024), (512, 512)),
+        ((1344, 768), 2.0, None, (1344, 768), (672, 384)),
+        ((1024, 1024), 1.5, None, (1024, 1024), (680, 680)),
+        ((1344, 768), 1.5, None, (1344, 768), (896, 512)),
+        ((1344, 768), 1.0, (1, 1), (1024, 1024), (1024, 584)),
+        ((1024, 1024), 1.25, (16, 9), (1344, 768), (616, 616)),
+        ((1344, 768), 1.25, (16, 9), (1344, 768), (1072, 616)),
+        ((1024, 1024), 2.0, (2, 3), (832, 1248), (416, 416)),
+        ((1344, 768), 2.0, (2, 3), (832, 1248), (416, 240)),
+    ],
+)
+def test_the_zoom_sizes_in_the_docs(source_size, factor, canvas_aspect, canvas, picture):
+    """docs/prompt-flags.md's Zoom Out table, for an SDXL-size model (sides multiples of 32)."""
+    from engine.operations.outpaint import zoom_layout
+
+    layout = zoom_layout(source_size, factor, canvas_aspect, 32, 1024 * 1024)
+    assert (layout.canvas, layout.box[2:]) == (canvas, picture)
