@@ -345,8 +345,11 @@ class Engine:
 
 def starts_from_images(request: GenerationRequest, model: LoadedModel) -> bool:
     """Whether an imagine request runs image-to-image from its image prompts (one image, or a blend on a model
-    without an IP-Adapter) rather than text-to-image (none, or a blend through the IP-Adapter)."""
-    return bool(request.image_prompts) and (len(request.image_prompts) == 1 or model.ip_adapter is None)
+    without an IP-Adapter) rather than text-to-image (none, or a blend through the IP-Adapter). A blend resolved
+    to its composite has a strength and keeps that path, so it reproduces after an adapter is registered."""
+    if not request.image_prompts:
+        return False
+    return len(request.image_prompts) == 1 or request.strength is not None or model.ip_adapter is None
 
 
 def image_prompt_warnings(request: GenerationRequest, model: LoadedModel) -> list[str]:

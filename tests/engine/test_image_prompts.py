@@ -114,6 +114,15 @@ def test_a_blend_through_the_ip_adapter_conditions_on_the_images_and_plain_jobs_
     assert np.array_equal(pixels(adapter_engine.run(replay).images[0]), pixels(blended.images[1]))
 
 
+def test_a_blend_stored_from_its_composite_keeps_that_path_once_an_adapter_is_registered(
+    engine, adapter_engine, pictures
+):
+    composite = engine.run(imagine(*pictures[:2]))
+    assert composite.request.strength == 0.75
+    again = adapter_engine.run(composite.request.model_copy(update={"model": "blend"}))
+    assert all(np.array_equal(pixels(a), pixels(b)) for a, b in zip(again.images, composite.images, strict=True))
+
+
 def test_an_ip_adapter_that_cannot_be_loaded_names_the_setting_and_breaks_nothing(adapter_engine, pictures):
     from engine.results import RequestError
 
