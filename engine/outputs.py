@@ -75,6 +75,8 @@ def _png_info(result: GenerationResult, job_id: str | None, index: int | None, s
         "versions": dataclasses.asdict(run.versions),
         "batch_size": run.batch_size,
         "slot": slot,
+        # The content filter's verdict (engine.safety): this image's, or each image's for the grid.
+        "flagged": result.is_flagged(index) if index is not None else [bool(flag) for flag in result.flagged],
     }
     info = PngInfo()
     info.add_text(PARAMETERS_CHUNK, a1111_parameters(request, seed, run.model))

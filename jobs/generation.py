@@ -105,6 +105,7 @@ def save_images(result: GenerationResult, public_id: str, data_dir: Path) -> Job
             height=picture.height,
             batch_size=result.run.batch_size,
             batch_slot=slot,
+            flagged=result.is_flagged(position),
         )
         for position, (path, picture, seed, slot) in enumerate(
             zip(saved.images, result.images, result.seeds, result.slots, strict=True)
