@@ -46,16 +46,27 @@ class SavedImages:
     images: list[Path]
 
 
+def grid_shape(count: int) -> tuple[int, int]:
+    """(columns, rows) of the grid of `count` images: near-square, 2×2 for four."""
+    columns = math.ceil(math.sqrt(count))
+    return columns, math.ceil(count / columns)
+
+
+def grid_cell(position: int, count: int, size: tuple[int, int]) -> tuple[int, int]:
+    """The top-left corner of image `position` (0-based) in the grid of `count` images of `size`."""
+    columns, _ = grid_shape(count)
+    return (position % columns) * size[0], (position // columns) * size[1]
+
+
 def make_grid(images: list[Image.Image]) -> Image.Image:
     """Images left to right, top to bottom, in a near-square grid (2×2 for four)."""
     if not images:
         raise ValueError("make_grid needs at least one image")
-    columns = math.ceil(math.sqrt(len(images)))
-    rows = math.ceil(len(images) / columns)
+    columns, rows = grid_shape(len(images))
     width, height = images[0].size
     grid = Image.new("RGB", (columns * width, rows * height))
     for index, image in enumerate(images):
-        grid.paste(image, ((index % columns) * width, (index // columns) * height))
+        grid.paste(image, grid_cell(index, len(images), (width, height)))
     return grid
 
 
