@@ -10,27 +10,35 @@ marked so — queued, running, and ended ones whose last edit never happened —
 message into the final state; editing twice shows the same one message. A job whose message was
 never posted is posted with the job's id as Discord's nonce, so a post whose answer was lost is
 not made twice.
+
+Flagged images are shown as the server's content policy says (`bot.content_policy`), for the place the
+message is in: the job's own channel here, the channel of the interaction for /show and U1–U4. Where
+they are is only looked up for jobs that have a flagged image.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import Protocol
 
 import aiohttp
 import discord
 
-from bot import public_messages
+from bot import content_policy, public_messages
 from bot.constants import BotSettings
+from bot.content_policy import OUTSIDE_A_SERVER, SHOW_EVERYTHING, Showing, Venue
+from bot.errors import UserFacingError
 from bot.layouts import grid_view, image_view
 from bot.member_settings import MemberSettings
 from bot.throttle import ThrottledWriter
-from bot.uploads import ImageEncoder, UnreadableImage, Upload, UploadTooLarge, fit_file
+from bot.uploads import ImageEncoder, UnreadableImage, Upload, UploadTooLarge, fit_file, fit_png, withhold
 from engine.budgets import upscale_refusal
+from engine.outputs import grid_cell
 from jobs import JobService
 from jobs.events import (
     TERMINAL_EVENTS,
@@ -43,6 +51,8 @@ from jobs.events import (
     ProgressEvent,
     Started,
 )
+from jobs.results import ImageRecord
+from jobs.states import ContentPolicy
 from jobs.views import JobView
 
 log = logging.getLogger(__name__)
@@ -99,6 +109,12 @@ class MessageTarget:
     message_id: int
 
 
+class ChannelLookup(Protocol):
+    """The client's `get_partial_messageable`: a channel to post in and edit, by id."""
+
+    def __call__(self, id: int, /, *, guild_id: int | None = None) -> discord.PartialMessageable: ...
+
+
 class Delivery:
     """Given the job service, a way to reach a channel by id (the client's `get_partial_messageable`), the
     bot's settings (upload limit, edit interval), the encoder that re-encodes grids off the event loop, and
@@ -108,7 +124,7 @@ class Delivery:
     def __init__(
         self,
         jobs: JobService,
-        channel: Callable[[int], discord.PartialMessageable],
+        channel: ChannelLookup,
         settings: BotSettings,
         encoder: ImageEncoder,
         upscale_max_pixels: int,
@@ -205,12 +221,58 @@ class Delivery:
         finally:
             writing.cancel()
 
-    async def finished_message(self, job: JobView, upload_limit: int) -> JobMessage:
-        """The final message of a job that succeeded; reading and maybe re-encoding a large grid happens on the
-        encoder's threads, never on the event loop."""
+    async def finished_message(
+        self, job: JobView, upload_limit: int, shown_in: discord.Interaction | None = None
+    ) -> JobMessage:
+        """The final message of a job that succeeded, for its own channel or for where `shown_in` (a /show) posts
+        it, its flagged images shown as the server there says; reading and maybe re-encoding a large grid happens
+        on the encoder's threads, never on the event loop."""
+        flagged = [image.index for image in job.images if image.flagged]
+        showing = SHOW_EVERYTHING
+        if flagged:
+            venue = await (self.venue_of(shown_in) if shown_in is not None else self._venue_of_job(job))
+            showing = content_policy.decide(flagged, venue)
         limits = (self._encoder.max_pixels, self._upscale_max_pixels)
         variation_mode = (await self._member_settings.get(job.user_id)).variation_mode
-        return await self._encoder.run(finished_message, job, upload_limit, *limits, variation_mode)
+        return await self._encoder.run(finished_message, job, upload_limit, *limits, showing, variation_mode)
+
+    async def tile(self, job: JobView, image: ImageRecord, interaction: discord.Interaction) -> Upload:
+        """One image of a job, to be posted where `interaction` happened (U1–U4): fitted under its upload limit,
+        behind a spoiler when the server says so, refused (UserFacingError) when the server withholds it there."""
+        showing = SHOW_EVERYTHING
+        if image.flagged:
+            venue = await self.venue_of(interaction)
+            showing = content_policy.decide([image.index], venue)
+            if image.index in showing.withheld:
+                raise UserFacingError(content_policy.refusal(image.index, venue))
+        upload = await self._encoder.fit_file(image.path, f"{job.public_id}-{image.index}", interaction.filesize_limit)
+        return dataclasses.replace(upload, spoiler=showing.spoiler)
+
+    async def venue_of(self, interaction: discord.Interaction) -> Venue:
+        """Where an interaction's answer is posted: its server's policy and whether its channel is age-restricted."""
+        if interaction.guild_id is None:
+            return OUTSIDE_A_SERVER
+        config = await self._jobs.guild_config(interaction.guild_id)
+        return Venue(config.content_policy, is_age_restricted(interaction.channel, interaction.guild))
+
+    async def _venue_of_job(self, job: JobView) -> Venue:
+        """The job's own channel. Whether it is age-restricted is asked only when the server's policy depends on
+        it: from discord.py's cache, else from Discord; a channel that cannot be read counts as not restricted."""
+        if job.guild_id is None or job.channel_id is None:
+            return OUTSIDE_A_SERVER
+        config = await self._jobs.guild_config(job.guild_id)
+        if config.content_policy is not ContentPolicy.AGE_RESTRICTED:
+            return Venue(config.content_policy)
+        guild = self._channel(job.channel_id, guild_id=job.guild_id).guild
+        if guild is None:  # the bot left the server, or it is not in the cache yet
+            return Venue(config.content_policy)
+        channel = guild.get_channel_or_thread(job.channel_id)
+        if channel is None:
+            try:
+                channel = await guild.fetch_channel(job.channel_id)
+            except (discord.HTTPException, *NETWORK_ERRORS) as error:
+                log.warning("Could not read channel %s of job %s (%s)", job.channel_id, job.public_id, error)
+        return Venue(config.content_policy, is_age_restricted(channel, guild))
 
     async def _give_up(self, job: JobView, reason: str) -> None:
         """Nobody can see this job's message any more: stop making it, and record why it ends undelivered."""
@@ -290,11 +352,27 @@ def _preview_upload(preview: bytes | None, public_id: str, limit: int) -> Upload
     return Upload(f"{public_id}-preview.png", preview)
 
 
+def is_age_restricted(channel: object, guild: discord.Guild | None) -> bool:
+    """One of Discord's age-restricted channels (a thread counts as its parent does), or any channel of a server
+    Discord marks age-restricted as a whole. Direct messages never are."""
+    if guild is not None and guild.nsfw_level is discord.NSFWLevel.age_restricted:
+        return True
+    is_nsfw = getattr(channel, "is_nsfw", None)
+    return bool(is_nsfw()) if callable(is_nsfw) else False
+
+
 def finished_message(
-    job: JobView, upload_limit: int, max_pixels: int, upscale_max_pixels: int, variation_mode: str = "strong"
+    job: JobView,
+    upload_limit: int,
+    max_pixels: int,
+    upscale_max_pixels: int,
+    showing: Showing = SHOW_EVERYTHING,
+    variation_mode: str = "strong",
 ) -> JobMessage:
-    """The grid (or the single image of an upscale) with its buttons, fitted under the upload limit. An image
-    that cannot be opened (damaged, or larger than the bot makes) ends the message with that reason."""
+    """The grid (or the single image of an upscale) with its buttons, fitted under the upload limit, shown as
+    `showing` says: withheld images are grey tiles in the grid (so U1–U4 still match what is seen; a single
+    image or a grid of only withheld ones is not posted at all), and the message says why. An image that
+    cannot be opened (damaged, or larger than the bot makes) ends the message with that reason."""
     images = job.images
     single = len(images) == 1
     if single:
@@ -304,13 +382,34 @@ def finished_message(
     else:
         layout = GridLayout(job.public_id, len(images), job.user_id, variation_mode)
     path = images[0].path if single else job.grid_path
-    request, user_id, notes = job.request, job.user_id, job.request.warnings
+    request, user_id = job.request, job.user_id
+    notes = ((showing.note,) if showing.note else ()) + tuple(job.request.warnings)
+    if all(image.index in showing.withheld for image in images):
+        return JobMessage(public_messages.job_content(request, user_id, notes=notes), layout=layout, final=True)
     try:
-        upload = fit_file(path, job.public_id, upload_limit, max_pixels)
+        if showing.withheld:
+            upload = fit_png(_withheld_grid(job, showing, max_pixels), job.public_id, upload_limit, max_pixels)
+        else:
+            upload = fit_file(path, job.public_id, upload_limit, max_pixels)
     except UploadTooLarge as error:
         content = public_messages.job_content(request, user_id, f"done, but {error}", notes=notes)
         return JobMessage(content, layout=layout, final=True)
     except UnreadableImage as error:
         status = public_messages.failed_status(f"the image was made but {error}")
         return JobMessage(public_messages.job_content(request, user_id, status), final=True)
+    upload = dataclasses.replace(upload, spoiler=showing.spoiler)
     return JobMessage(public_messages.job_content(request, user_id, notes=notes), upload, layout, final=True)
+
+
+def _withheld_grid(job: JobView, showing: Showing, max_pixels: int) -> bytes:
+    try:
+        png = job.grid_path.read_bytes()
+    except OSError as error:
+        raise UnreadableImage(f"the image file cannot be read ({error.strerror or error})") from None
+    cells = []
+    for position, image in enumerate(job.images):
+        if image.index in showing.withheld:
+            cells.append(
+                (*grid_cell(position, len(job.images), (image.width, image.height)), image.width, image.height)
+            )
+    return withhold(png, cells, max_pixels)

@@ -8,7 +8,15 @@ from bot.public_messages import MAX_CONTENT, quoted, shorten
 from engine.loras import RegisteredLora
 from engine.registry import ModelRegistry, RegisteredModel
 from jobs.results import ImageRecord
+from jobs.states import ContentPolicy
 from jobs.views import GuildConfigView, JobView, QueueStats, UserSettingsView
+
+# How /config shows the content policy (`bot.content_policy`).
+POLICY_DESCRIPTIONS = {
+    ContentPolicy.BLOCK: "blocked: images the content filter flags are not shown",
+    ContentPolicy.SPOILER: "shown behind a spoiler",
+    ContentPolicy.AGE_RESTRICTED: "shown only in age-restricted channels, blocked elsewhere",
+}
 
 
 def reproduce_command(job_id: str, index: int | None = None) -> str:
@@ -121,4 +129,9 @@ def config_content(config: GuildConfigView) -> str:
     channels = ", ".join(f"<#{channel}>" for channel in config.allowed_channel_ids) or "every channel"
     words = ", ".join(quoted(word, 100) for word in config.banned_words) or "none"
     role = f"<@&{config.admin_role_id}>" if config.admin_role_id else "none (the server owner only)"
-    return shorten(f"**Images allowed in:** {channels}\n**Banned words:** {words}\n**Admin role:** {role}", MAX_CONTENT)
+    policy = POLICY_DESCRIPTIONS[config.content_policy]
+    return shorten(
+        f"**Images allowed in:** {channels}\n**Banned words:** {words}\n**Admin role:** {role}\n"
+        f"**Flagged images:** {policy}",
+        MAX_CONTENT,
+    )

@@ -1,6 +1,8 @@
 """Fit an image under Discord's upload cap: the PNG when it fits, else WebP, else JPEG.
 
-The PNG on disk is never touched, so the lossless original (with its metadata) stays available.
+The PNG on disk is never touched, so the lossless original (with its metadata) stays available. The
+PNG that is uploaded carries only the A1111 `parameters` and the job id (`engine.outputs.public_png`,
+chunk by chunk, the pixels untouched); the WebP and JPEG fallbacks carry no metadata at all.
 Re-encoding decodes the image, so it runs off the event loop (`ImageEncoder`), a few at a time, and
 never for an image larger than any the bot makes (a crafted or damaged file is refused from its header).
 """
@@ -9,13 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import discord
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
+from PIL.PngImagePlugin import PngInfo
+
+from engine.outputs import JOB_CHUNK, PARAMETERS_CHUNK, RECORD_CHUNK, public_png
 
 # Tried in order after the PNG; each is smaller than the one before for photographic content.
 FALLBACK_ENCODINGS: tuple[tuple[str, str, int], ...] = (
@@ -25,6 +31,11 @@ FALLBACK_ENCODINGS: tuple[tuple[str, str, int], ...] = (
     ("JPEG", "jpg", 75),
     ("JPEG", "jpg", 50),
 )
+
+# A withheld image's place in a grid: a flat neutral grey, with a word when the tile is large enough to read it.
+PLACEHOLDER_FILL = (128, 128, 128)
+PLACEHOLDER_TEXT = "withheld"
+PLACEHOLDER_INK = (224, 224, 224)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -44,12 +55,18 @@ class Upload:
 
     filename: str
     data: bytes
+    spoiler: bool = False
+    """Sent behind Discord's spoiler cover (the server's content policy for a flagged image)."""
 
     def to_file(self) -> discord.File:
-        return discord.File(io.BytesIO(self.data), filename=self.filename)
+        return discord.File(io.BytesIO(self.data), filename=self.filename, spoiler=self.spoiler)
 
 
 def fit_png(png: bytes, stem: str, limit: int, max_pixels: int) -> Upload:
+    try:
+        png = public_png(png)
+    except ValueError as error:
+        raise UnreadableImage(f"the image cannot be opened ({error})") from None
     if len(png) <= limit:
         return Upload(f"{stem}.png", png)
     rgb = decode(png, max_pixels)
@@ -70,6 +87,48 @@ def fit_file(path: Path, stem: str, limit: int, max_pixels: int) -> Upload:
     except OSError as error:
         raise UnreadableImage(f"the image file cannot be read ({error.strerror or error})") from None
     return fit_png(png, stem, limit, max_pixels)
+
+
+def withhold(png: bytes, cells: list[tuple[int, int, int, int]], max_pixels: int) -> bytes:
+    """The grid with each of `cells` (left, top, width, height) covered by a placeholder, as a PNG that carries
+    what `public_png` keeps: the A1111 `parameters` and the job id."""
+    rgb = decode(png, max_pixels)
+    with Image.open(io.BytesIO(png)) as original:
+        text = dict(original.text)
+    draw = ImageDraw.Draw(rgb)
+    for left, top, width, height in cells:
+        draw.rectangle((left, top, left + width - 1, top + height - 1), fill=PLACEHOLDER_FILL)
+        font = _font(max(8, width // 8))
+        x0, y0, x1, y1 = draw.textbbox((0, 0), PLACEHOLDER_TEXT, font=font)
+        if x1 - x0 < width * 0.9 and y1 - y0 < height * 0.9:
+            at = (left + (width - (x1 - x0)) / 2 - x0, top + (height - (y1 - y0)) / 2 - y0)
+            draw.text(at, PLACEHOLDER_TEXT, fill=PLACEHOLDER_INK, font=font)
+    info = PngInfo()
+    if PARAMETERS_CHUNK in text:
+        info.add_text(PARAMETERS_CHUNK, text[PARAMETERS_CHUNK])
+    job_id = _job_id(text)
+    if job_id:
+        info.add_text(JOB_CHUNK, job_id)
+    buffer = io.BytesIO()
+    rgb.save(buffer, format="PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    try:
+        return ImageFont.load_default(size)
+    except (OSError, TypeError, ValueError):  # Pillow built without FreeType: the fixed bitmap font
+        return ImageFont.load_default()
+
+
+def _job_id(text: dict[str, str]) -> str | None:
+    """The job id from a stored file's record, or from a public copy."""
+    if JOB_CHUNK in text:
+        return text[JOB_CHUNK]
+    try:
+        return str(json.loads(text[RECORD_CHUNK])["job_id"] or "") or None
+    except (KeyError, ValueError, TypeError):
+        return None
 
 
 def decode(png: bytes, max_pixels: int) -> Image.Image:

@@ -150,7 +150,7 @@ def _generate(request: GenerationRequest, out_dir: Path) -> int:
 
     from engine.engine import Engine
     from engine.outputs import save_result
-    from engine.results import ModelUnavailable, RequestError
+    from engine.results import ContentFilterUnavailable, ModelUnavailable, RequestError
 
     engine = Engine()
     try:
@@ -177,8 +177,13 @@ def _generate(request: GenerationRequest, out_dir: Path) -> int:
         except RequestError as error:
             print(f"imagine: error: {error}", file=sys.stderr)
             return EXIT_BAD_INPUT
+        except ContentFilterUnavailable as error:
+            print(f"imagine: error: {error}", file=sys.stderr)
+            return EXIT_MODEL_NOT_FOUND
     saved = save_result(result, out_dir)
     print(f"seed {resolved.seed}: {saved.grid}")
-    for path in saved.images:
+    for position, path in enumerate(saved.images):
         print(path)
+        if result.is_flagged(position):
+            print(f"imagine: warning: {path.name} was flagged as unsafe by the content filter", file=sys.stderr)
     return 0

@@ -39,6 +39,7 @@ from engine.results import (
     RunInfo,
     Versions,
 )
+from engine.safety import ContentFilter, checker_verdict
 from engine.samplers import DEFAULT_SAMPLER
 from engine.settings import EngineSettings
 from engine.sizing import fit_size
@@ -68,6 +69,8 @@ class Engine:
             MemorySaving.from_settings(self.settings),
         )
         self._upscaler = None
+        self.content_filter = ContentFilter.from_settings(self.settings, self.device, self.dtype)
+        """Which images are unsafe: each model's own safety checker, and CONTENT_CLASSIFIER when set."""
         self._lock = threading.RLock()
         self._largest_image = budgets.largest_image(self.settings.max_pixels, self.settings.upscale_budget)
 
@@ -192,13 +195,14 @@ class Engine:
             if first.operation is Operation.UPSCALE and self.settings.upscaler_model:
                 # The dedicated upscaler is an SD UNet model of its own, whatever model the member chose.
                 on_step_end = step_callback(latent_previews, owners, callbacks, cancel, preview)
-                images, scheduler_name = self._dedicated_upscale(first, slots, on_step_end)
+                images, checker, scheduler_name = self._dedicated_upscale(first, slots, on_step_end)
                 run = self._run_info(model, scheduler_name, len(slots), upscaler=self.settings.upscaler_model)
             else:
                 render = functools.partial(model.family.previews, width=first.width, height=first.height)
                 on_step_end = step_callback(render, owners, callbacks, cancel, preview)
-                images, scheduler_name = self._diffuse(model, requests, slots, on_step_end)
+                images, checker, scheduler_name = self._diffuse(model, requests, slots, on_step_end)
                 run = self._run_info(model, scheduler_name, len(slots))
+            flagged = self._judge(images, checker, slots)
         results = []
         for index, request in enumerate(requests):
             picked = [
@@ -211,26 +215,41 @@ class Engine:
                     seeds=[slot.seed for _, slot in picked],
                     slots=[position for position, _ in picked],
                     run=run,
+                    flagged=[flagged[position] for position, _ in picked],
                 )
             )
         return results
 
-    def _diffuse(self, model: LoadedModel, requests, slots, on_step_end) -> tuple[list[Image.Image], str]:
+    def _judge(self, images: list[Image.Image], checker: list[bool], slots) -> list[bool]:
+        """Per batch position: flagged by the model's safety checker or the operator's classifier. Positions a
+        replay fills only to keep the batch shape are not judged."""
+        kept = [position for position, slot in enumerate(slots) if slot.kept]
+        verdict = self.content_filter.flags([images[position] for position in kept], [checker[p] for p in kept])
+        flagged = [False] * len(images)
+        for position, flag in zip(kept, verdict, strict=True):
+            flagged[position] = flag
+        return flagged
+
+    def _diffuse(self, model: LoadedModel, requests, slots, on_step_end) -> tuple[list[Image.Image], list[bool], str]:
+        """The images, the model's safety checker's verdict on each (a pipeline with a checker has already blacked
+        out the ones it flagged), and the scheduler's name."""
         first = requests[0]
         pipe, call, plan = self._pipeline_call(model, requests, slots)
         pipe.scheduler = model.scheduler(first.sampler)
         model.adapters.activate([(self.registry.loras.get(lora.name), lora.weight) for lora in first.loras])
         with model.family.seamless(first.tile), self._blending(model, first, plan):
-            images = pipe(
+            output = pipe(
                 **call,
                 callback_on_step_end=on_step_end,
                 callback_on_step_end_tensor_inputs=["latents"],
                 output_type="pil",
-            ).images
+            )
+        images = output.images
+        checker = checker_verdict(output, len(images))
         if plan is not None and plan.keep is not None:
             for image in images:
                 image.paste(plan.keep.image, plan.keep.offset, plan.keep.mask)
-        return images, type(pipe.scheduler).__name__
+        return images, checker, type(pipe.scheduler).__name__
 
     def _blending(self, model: LoadedModel, request: GenerationRequest, plan) -> contextlib.AbstractContextManager:
         """The model's IP-Adapter wired in for a blend of image prompts that does not start from their composite."""
@@ -245,7 +264,7 @@ class Engine:
                 self._upscaler = loading.load_upscaler(self.settings.upscaler_model, self.device, self.dtype)
             return self._upscaler
 
-    def _dedicated_upscale(self, request, slots, on_step_end) -> tuple[list[Image.Image], str]:
+    def _dedicated_upscale(self, request, slots, on_step_end) -> tuple[list[Image.Image], list[bool], str]:
         """Upscale with UPSCALER_MODEL, then resize its output (4× for the SD upscaler) to the 2× size.
 
         That pipeline only offers diffusers' older per-step `callback`, so progress goes through it."""
@@ -256,7 +275,7 @@ class Engine:
             on_step_end(pipe, step, timestep, {"latents": latents})
 
         with seamless(pipe.unet, pipe.vae, enabled=request.tile):
-            images = pipe(
+            output = pipe(
                 prompt=[request.prompt] * len(slots),
                 negative_prompt=[request.negative_prompt] * len(slots),
                 image=[source] * len(slots),
@@ -265,9 +284,10 @@ class Engine:
                 generator=[image_generator(slot.seed) for slot in slots],
                 callback=on_step,
                 callback_steps=1,
-            ).images
+            )
         size = (request.width, request.height)
-        return [image.resize(size, Image.LANCZOS) for image in images], type(pipe.scheduler).__name__
+        images = [image.resize(size, Image.LANCZOS) for image in output.images]
+        return images, checker_verdict(output, len(images)), type(pipe.scheduler).__name__
 
     def _pipeline_call(self, model: LoadedModel, requests, slots):
         first = requests[0]

@@ -3,6 +3,10 @@
 Every PNG gets two text chunks: `parameters` in the AUTOMATIC1111 format (so other tools show
 the prompt and settings) and `imagine`, our JSON record with the full resolved request and the
 batch size and slot the image was made at, which is enough to regenerate it bit for bit.
+
+The stored files keep all of it. A copy that leaves the machine (an upload to Discord) carries only
+`parameters` and the job id (`public_png`): the record names devices and library versions, which
+are nobody else's business.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +31,13 @@ RECORD_CHUNK = "imagine"
 # Without settings at hand, the largest image read_record opens: 16 images of 1024² (a full grid).
 DEFAULT_RECORD_PIXELS = 16 * 1024 * 1024
 PARAMETERS_CHUNK = "parameters"
+JOB_CHUNK = "imagine-job"
+"""A public copy's only other text chunk: the job id, for `/reproduce` and `/show`."""
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+TEXT_CHUNKS = frozenset({b"tEXt", b"zTXt", b"iTXt"})
+# The ancillary chunks a public copy keeps: they change how the pixels look, and say nothing about where the
+# image was made. Every critical chunk (upper-case first letter) is kept too; everything else is dropped.
+APPEARANCE_CHUNKS = frozenset({b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"iCCP", b"sBIT", b"pHYs", b"bKGD", b"cICP"})
 
 
 @dataclass(frozen=True)
@@ -33,16 +46,27 @@ class SavedImages:
     images: list[Path]
 
 
+def grid_shape(count: int) -> tuple[int, int]:
+    """(columns, rows) of the grid of `count` images: near-square, 2×2 for four."""
+    columns = math.ceil(math.sqrt(count))
+    return columns, math.ceil(count / columns)
+
+
+def grid_cell(position: int, count: int, size: tuple[int, int]) -> tuple[int, int]:
+    """The top-left corner of image `position` (0-based) in the grid of `count` images of `size`."""
+    columns, _ = grid_shape(count)
+    return (position % columns) * size[0], (position // columns) * size[1]
+
+
 def make_grid(images: list[Image.Image]) -> Image.Image:
     """Images left to right, top to bottom, in a near-square grid (2×2 for four)."""
     if not images:
         raise ValueError("make_grid needs at least one image")
-    columns = math.ceil(math.sqrt(len(images)))
-    rows = math.ceil(len(images) / columns)
+    columns, rows = grid_shape(len(images))
     width, height = images[0].size
     grid = Image.new("RGB", (columns * width, rows * height))
     for index, image in enumerate(images):
-        grid.paste(image, ((index % columns) * width, (index // columns) * height))
+        grid.paste(image, grid_cell(index, len(images), (width, height)))
     return grid
 
 
@@ -75,6 +99,8 @@ def _png_info(result: GenerationResult, job_id: str | None, index: int | None, s
         "versions": dataclasses.asdict(run.versions),
         "batch_size": run.batch_size,
         "slot": slot,
+        # The content filter's verdict (engine.safety): this image's, or each image's for the grid.
+        "flagged": result.is_flagged(index) if index is not None else [bool(flag) for flag in result.flagged],
     }
     info = PngInfo()
     info.add_text(PARAMETERS_CHUNK, a1111_parameters(request, seed, run.model))
@@ -109,9 +135,15 @@ def read_record(
     try:
         with open_checked(path, max_pixels) as image:
             text = image.text.get(RECORD_CHUNK)
+            shared_job = image.text.get(JOB_CHUNK)
     except (OSError, ValueError) as error:
         raise ValueError(f"cannot read {Path(path).name}: {error}") from None
     if text is None:
+        if shared_job:
+            raise ValueError(
+                f"{Path(path).name} is a copy shared outside the bot, which carries only the prompt and the job id "
+                f"({shared_job}); reproduce it with /reproduce in Discord, or from the stored file"
+            )
         raise ValueError(f"{path} has no '{RECORD_CHUNK}' record; only images saved by this engine can be reproduced")
     try:
         record = json.loads(text)
@@ -128,3 +160,67 @@ def read_record(
     except (ValueError, KeyError, TypeError) as error:  # json and pydantic errors are ValueErrors
         raise ValueError(f"{path} has a damaged '{RECORD_CHUNK}' record and cannot be reproduced ({error})") from None
     return request, index, record
+
+
+def public_png(png: bytes) -> bytes:
+    """The PNG as it may leave the machine: its pixels untouched, its text reduced to the A1111 `parameters` and
+    the job id (read from the record, which is dropped with every other text chunk). Chunks are copied, not
+    decoded; a file that is not a well-formed PNG raises ValueError. Returns `png` itself when there is nothing
+    to change."""
+    chunks = list(_png_chunks(png))
+    job_id, shared = None, False
+    kept: list[bytes] = []
+    changed = False
+    for kind, data, raw in chunks:
+        if kind in TEXT_CHUNKS:
+            keyword = data.split(b"\0", 1)[0]
+            if keyword == RECORD_CHUNK.encode() and kind == b"tEXt":
+                job_id = _record_job_id(data[len(keyword) + 1 :])
+            if keyword == JOB_CHUNK.encode():  # already a public copy
+                shared = True
+            if keyword in (PARAMETERS_CHUNK.encode(), JOB_CHUNK.encode()):
+                kept.append(raw)
+                continue
+            changed = True
+            continue
+        if kind[:1].isupper() or kind in APPEARANCE_CHUNKS:
+            if kind == b"IDAT" and job_id is not None and not shared:
+                kept.append(_text_chunk(JOB_CHUNK, job_id))
+                job_id, changed = None, True
+            kept.append(raw)
+            continue
+        changed = True
+    return PNG_SIGNATURE + b"".join(kept) if changed else png
+
+
+def _png_chunks(png: bytes):
+    """(type, data, the chunk's bytes) of each chunk, up to IEND; ValueError for anything malformed."""
+    if not png.startswith(PNG_SIGNATURE):
+        raise ValueError("not a PNG file")
+    offset = len(PNG_SIGNATURE)
+    while offset + 12 <= len(png):
+        length, kind = struct.unpack(">I4s", png[offset : offset + 8])
+        end = offset + 12 + length
+        if end > len(png) or not kind.isalpha():
+            raise ValueError("damaged PNG chunk")
+        data = png[offset + 8 : offset + 8 + length]
+        if zlib.crc32(kind + data) != struct.unpack(">I", png[end - 4 : end])[0]:
+            raise ValueError("damaged PNG chunk (checksum)")
+        yield kind, data, png[offset:end]
+        if kind == b"IEND":
+            return
+        offset = end
+    raise ValueError("truncated PNG")
+
+
+def _record_job_id(text: bytes) -> str | None:
+    try:
+        job_id = json.loads(text.decode("latin-1")).get("job_id")
+    except (ValueError, AttributeError):
+        return None
+    return str(job_id) if job_id else None
+
+
+def _text_chunk(keyword: str, text: str) -> bytes:
+    data = keyword.encode("latin-1") + b"\0" + text.encode("latin-1", "replace")
+    return struct.pack(">I", len(data)) + b"tEXt" + data + struct.pack(">I", zlib.crc32(b"tEXt" + data))

@@ -1,5 +1,6 @@
 """`python -m engine.prefetch`: download every registered hub model (MODEL_ID, MODELS, UPSCALER_MODEL) and the
-models' hub IP-Adapters into the Hugging Face cache, before the bot takes its first job.
+models' hub IP-Adapters and the content classifier (CONTENT_CLASSIFIER) into the Hugging Face cache, before the
+bot takes its first job.
 
 The queue runs this at start-up, before it reports ready, so no member's job ever waits on a download
 or starts one: engine processes then run with the hub offline. Progress goes to the console (the
@@ -34,11 +35,18 @@ def hub_ip_adapters(settings: EngineSettings) -> list[tuple[str, str]]:
     return [(name, spec) for name, spec in adapters if not is_local_file(spec)]
 
 
+def hub_classifier(settings: EngineSettings) -> str | None:
+    """The content classifier's hub id, when CONTENT_CLASSIFIER names one (not a local folder)."""
+    source = settings.content_classifier
+    return source if source and not looks_like_path(source) else None
+
+
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from engine import ip_adapter
     from engine.loading import download
-    from engine.results import ModelNotFoundError
+    from engine.results import ContentFilterUnavailable, ModelNotFoundError
+    from engine.safety import download_classifier
 
     settings = EngineSettings()
     failed = 0
@@ -55,6 +63,14 @@ def main() -> int:
             ip_adapter.download(spec)
         except ModelNotFoundError as error:
             print(f"IP-Adapter of model {name!r}: {error}", file=sys.stderr)
+            failed += 1
+    classifier = hub_classifier(settings)
+    if classifier:
+        log.info("making sure the content classifier (%s) is downloaded", classifier)
+        try:
+            download_classifier(classifier)
+        except ContentFilterUnavailable as error:
+            print(f"content classifier: {error}", file=sys.stderr)
             failed += 1
     return EXIT_DOWNLOAD_FAILED if failed else 0
 

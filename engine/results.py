@@ -56,6 +56,12 @@ class GenerationResult:
     slots: list[int]
     """Each image's position in the UNet batch that made it."""
     run: RunInfo
+    flagged: list[bool] = field(default_factory=list)
+    """Per image: the model's safety checker or the operator's classifier found it unsafe (`engine.safety`).
+    Empty means none was."""
+
+    def is_flagged(self, position: int) -> bool:
+        return bool(self.flagged) and self.flagged[position]
 
 
 class GenerationCancelled(Exception):
@@ -72,3 +78,8 @@ class ModelUnavailable(RequestError):
 
 class ModelNotFoundError(RuntimeError):
     """The configured model could not be loaded; the message says what was tried and how to fix it."""
+
+
+class ContentFilterUnavailable(RuntimeError):
+    """The operator's content classifier (CONTENT_CLASSIFIER) cannot be loaded or run, so no image of the job is
+    let out unchecked; the message names the setting and how to fix it (for the log, not for members)."""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from engine.loras import RegisteredLora, parse_loras
-from engine.registry import DEFAULT_MODEL, ModelRegistry, RegisteredModel, parse_models
+from engine.registry import DEFAULT_MODEL, ModelRegistry, RegisteredModel, looks_like_path, parse_models
 
 CompileSetting = Literal["off", "default", "max-autotune-no-cudagraphs", "reduce-overhead"]
 QuantizationSetting = Literal["off", "bnb-nf4", "bnb-int8", "torchao-int8"]
@@ -28,6 +29,15 @@ class EngineSettings(BaseSettings):
     """How many models an engine keeps in memory; the least recently used goes first when another loads."""
     upscaler_model: str | None = None
     """Optional dedicated upscaler (e.g. stabilityai/stable-diffusion-x4-upscaler) for the upscale operation."""
+    content_classifier: str | None = None
+    """An image-classification model (transformers: a local folder, or a hub id downloaded at start-up) run on
+    every image; those it scores unsafe are flagged, like those a model's own safety checker flags
+    (`engine.safety`). None: only the models' own safety checkers judge."""
+    content_classifier_labels: Annotated[tuple[str, ...], NoDecode] = ("nsfw",)
+    """The classifier's labels that count as unsafe (comma-separated in the environment)."""
+    content_classifier_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    """An image is flagged when the probability of the unsafe labels (summed; the highest one for a multi-label
+    model) reaches this."""
     engine_device: str | None = None
     engine_dtype: str | None = None
     max_pixels: int = Field(default=1024 * 1024, ge=64 * 64)
@@ -64,6 +74,27 @@ class EngineSettings(BaseSettings):
     @classmethod
     def _parse_loras(cls, value: object) -> object:
         return parse_loras(value) if isinstance(value, str) else value
+
+    @field_validator("content_classifier_labels", mode="before")
+    @classmethod
+    def _parse_labels(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [label.strip() for label in value.split(",") if label.strip()]
+        if not value:
+            raise ValueError("CONTENT_CLASSIFIER_LABELS needs at least one label that counts as unsafe, e.g. nsfw")
+        return value
+
+    @field_validator("content_classifier")
+    @classmethod
+    def _check_classifier(cls, value: str | None) -> str | None:
+        # A local folder is checked at start-up; a hub id when it is downloaded (also at start-up).
+        if value and looks_like_path(value) and not (Path(value).expanduser() / "config.json").is_file():
+            raise ValueError(
+                f"CONTENT_CLASSIFIER {value!r} is not a transformers model folder (no config.json there). Set it to "
+                "a folder written by `save_pretrained` (config.json, weights, preprocessor_config.json), a Hugging "
+                "Face hub id such as Falconsai/nsfw_image_detection, or leave it empty."
+            )
+        return value or None
 
     @model_validator(mode="after")
     def _check_registry(self) -> EngineSettings:

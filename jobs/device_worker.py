@@ -379,6 +379,14 @@ class DeviceWorker:
                 self._record(f"the result of job {public_id}", functools.partial(self._queue.finish, public_id, result))
                 self._job_over(public_id)
             case JobFailed(public_id=public_id, message=text):
+                if message.reference:  # the member sees the reference; the details are here, under the same one
+                    log.log(
+                        logging.WARNING if message.expected else logging.ERROR,
+                        "job %s failed (reference %s): %s",
+                        public_id,
+                        message.reference,
+                        message.details,
+                    )
                 self._record(f"the failure of job {public_id}", functools.partial(self._queue.fail, public_id, text))
                 self._job_over(public_id)
             case JobCancelled(public_id=public_id):

@@ -37,7 +37,16 @@ from engine import budgets
 from engine.quiet import quiet_libraries
 from engine.request import GenerationRequest
 from engine.results import GenerationCancelled, Progress
-from jobs.generation import ClaimedJob, Outcome, generate, preview_png, save_images, user_message
+from jobs.generation import (
+    SAVE_FAILURE,
+    UNREADABLE_REQUEST,
+    ClaimedJob,
+    Outcome,
+    generate,
+    job_failed,
+    preview_png,
+    save_images,
+)
 from jobs.messages import (
     EngineBroken,
     EngineMessage,
@@ -327,7 +336,7 @@ def _run_group(
         try:
             claimed.append(ClaimedJob(job.public_id, GenerationRequest.model_validate(job.parameters)))
         except ValidationError as error:
-            outbox.send(JobFailed(job.public_id, f"This job's stored request is invalid: {error}"))
+            outbox.send(job_failed(job.public_id, error, UNREADABLE_REQUEST))
     if not claimed:
         return
 
@@ -364,10 +373,9 @@ def _report_outcome(outbox: _Outbox, public_id: str, outcome: Outcome, data_dir:
 
 def _outcome_message(public_id: str, outcome: Outcome, data_dir: Path) -> JobSucceeded | JobFailed:
     if isinstance(outcome, Exception):
-        return JobFailed(public_id, user_message(outcome))
+        return job_failed(public_id, outcome)
     try:
         result = save_images(outcome, public_id, data_dir)
     except Exception as error:
-        traceback.print_exc()
-        return JobFailed(public_id, f"The images were made but could not be saved: {error}")
+        return job_failed(public_id, error, SAVE_FAILURE)
     return JobSucceeded(public_id, result)

@@ -14,6 +14,8 @@ import functools
 import hashlib
 import io
 import logging
+import secrets
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,13 +24,30 @@ from typing import Any
 from PIL import Image
 
 from engine.request import GenerationRequest
-from engine.results import GenerationCancelled, GenerationResult, ModelNotFoundError, Progress, RequestError
+from engine.results import (
+    ContentFilterUnavailable,
+    GenerationCancelled,
+    GenerationResult,
+    ModelNotFoundError,
+    ModelUnavailable,
+    Progress,
+    RequestError,
+)
+from jobs.messages import JobFailed
 from jobs.results import ImageRecord, JobResult, forget_result, result_folder, write_result
 
 log = logging.getLogger(__name__)
 
 # The largest preview sent to the bot's process: about one megapixel, whatever the image size.
 PREVIEW_MAX_PIXELS = 1_000_000
+# A failure's reason is cut to this, so that it and its reference fit the 300 characters a message's status shows.
+MAX_REASON = 240
+# What a member reads when a job fails for a reason that is not theirs to fix.
+INTERNAL_FAILURE = "Generating the images failed because of a problem on the bot's side."
+MODEL_FAILURE = "A model this job needs could not be loaded."
+FILTER_FAILURE = "This server's content filter is not working right now, so the images were held back."
+UNREADABLE_REQUEST = "This job's stored request can no longer be read (it may come from another version of the bot)."
+SAVE_FAILURE = "The images were made but could not be saved."
 
 
 @dataclass(frozen=True)
@@ -47,16 +66,34 @@ def is_out_of_memory(error: BaseException) -> bool:
 
 
 def user_message(error: BaseException) -> str:
-    """What the person who asked sees; the traceback goes to the log."""
+    """The short reason the person who asked sees: what they can do about it, never a path, a model's source, a
+    library version or a traceback. Only `RequestError`s are written for members and shown as they are."""
     if is_out_of_memory(error):
         return (
             "The GPU ran out of memory for this job. Try a smaller size (--ar with a smaller side) "
             "or fewer steps, then run it again."
         )
-    if isinstance(error, (ModelNotFoundError, RequestError)):
+    if isinstance(error, RequestError):
         return str(error)
-    detail = str(error).strip() or type(error).__name__
-    return f"Generating this image failed: {detail}"
+    if isinstance(error, ContentFilterUnavailable):
+        return FILTER_FAILURE
+    if isinstance(error, ModelNotFoundError):
+        return MODEL_FAILURE
+    return INTERNAL_FAILURE
+
+
+def job_failed(public_id: str, error: BaseException, reason: str | None = None) -> JobFailed:
+    """The failure as the bot's process records it: the member's short reason (`user_message`, unless `reason`
+    says otherwise) with a reference, and for the log the error and its traceback under the same reference."""
+    reference = secrets.token_hex(4)
+    reason = reason or user_message(error)
+    if len(reason) > MAX_REASON:
+        reason = reason[: MAX_REASON - 1].rstrip() + "…"
+    # The member's request cannot run as asked (a budget, a sampler): a warning, without a traceback. A registered
+    # model that does not load is the operator's business: an error, with its cause.
+    expected = isinstance(error, RequestError) and not isinstance(error, ModelUnavailable)
+    details = f"{type(error).__name__}: {error}" if expected else "".join(traceback.format_exception(error)).rstrip()
+    return JobFailed(public_id, f"{reason} (reference `{reference}`)", reference, details, expected)
 
 
 def generate(
@@ -79,8 +116,7 @@ def generate(
     except GenerationCancelled:
         raise
     except Exception as error:
-        if len(group) == 1:
-            log.exception("job %s failed", group[0].public_id)
+        if len(group) == 1:  # the bot's process logs it, traceback included, with the member's reference
             return {group[0].public_id: error}
         log.warning("batch of %d jobs failed (%s: %s); running it in halves", len(group), type(error).__name__, error)
         half = len(group) // 2
@@ -105,6 +141,7 @@ def save_images(result: GenerationResult, public_id: str, data_dir: Path) -> Job
             height=picture.height,
             batch_size=result.run.batch_size,
             batch_slot=slot,
+            flagged=result.is_flagged(position),
         )
         for position, (path, picture, seed, slot) in enumerate(
             zip(saved.images, result.images, result.seeds, result.slots, strict=True)

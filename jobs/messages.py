@@ -80,7 +80,13 @@ class JobSucceeded:
 class JobFailed:
     public_id: str
     message: str
-    """Written for the person who asked for the image."""
+    """Written for the person who asked for the image: a short reason and the reference, nothing else."""
+    reference: str = ""
+    """Names this failure in the bot's log, where `details` are written."""
+    details: str = ""
+    """For the log only: the error, with its traceback when it was not the member's request that could not run."""
+    expected: bool = False
+    """The member's request could not run (logged as a warning); otherwise something failed on the bot's side."""
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import re
 from pathlib import Path
 
 import numpy as np
@@ -33,12 +34,21 @@ class ExplodingEngine(Engine):
             raise RuntimeError("the explode prompt always fails")
 
 
-async def test_an_exception_fails_only_its_own_job(job_settings, running_service) -> None:
+async def test_an_exception_fails_only_its_own_job(job_settings, running_service, caplog) -> None:
+    """The member reads a short reason and a reference; the error and its traceback are in the log under it."""
     ids = await submit_all(job_settings, [(1, "a fox"), (1, "explode"), (2, "a cat")])
     async with running_service(job_settings, engine_factory=engine_factory(ExplodingEngine)) as service:
         outcomes = [(await until_done(service, public_id))[-1] for public_id in ids]
     assert isinstance(outcomes[0], Finished) and isinstance(outcomes[2], Finished)
-    assert outcomes[1] == Failed("Generating this image failed: the explode prompt always fails")
+    assert isinstance(outcomes[1], Failed)
+    shown = re.fullmatch(
+        r"Generating the images failed because of a problem on the bot's side\. \(reference `([0-9a-f]{8})`\)",
+        outcomes[1].message,
+    )
+    assert shown, outcomes[1].message
+    [logged] = [record for record in caplog.records if f"reference {shown[1]}" in record.getMessage()]
+    assert logged.levelname == "ERROR" and ids[1] in logged.getMessage()
+    assert "Traceback" in logged.getMessage() and "RuntimeError: the explode prompt always fails" in logged.getMessage()
 
 
 async def test_round_robin_serves_a_second_user_before_the_first_users_second_job(

@@ -1,4 +1,5 @@
-"""/config — a server's rules: the channels images may be made in, banned words, the admin role."""
+"""/config — a server's rules: the channels images may be made in, banned words, the admin role, and what
+happens to images the content filter flags (`bot.content_policy`)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,18 @@ from discord.ext import commands
 from bot.client import ImagineBot
 from bot.errors import UserFacingError
 from bot.private_replies import config_content
+from jobs.states import ContentPolicy
 
 EVERYWHERE = "all"
 NOTHING = "none"
 SNOWFLAKE = re.compile(r"[0-9]{15,20}")
+POLICY_CHOICES = [
+    app_commands.Choice(name="block: never show them", value=ContentPolicy.BLOCK.value),
+    app_commands.Choice(name="spoiler: show them behind a spoiler", value=ContentPolicy.SPOILER.value),
+    app_commands.Choice(
+        name="age-restricted: only in age-restricted channels", value=ContentPolicy.AGE_RESTRICTED.value
+    ),
+]
 
 
 class GuildConfig(commands.Cog):
@@ -29,7 +38,9 @@ class GuildConfig(commands.Cog):
         banned_words=f"Comma-separated words refused in prompts, or '{NOTHING}'",
         admin_role="Members with this role may delete any image and change these rules",
         clear_admin_role="Remove the admin role",
+        content_policy="What happens to images the content filter flags as unsafe",
     )
+    @app_commands.choices(content_policy=POLICY_CHOICES)
     async def config(
         self,
         interaction: discord.Interaction,
@@ -37,6 +48,7 @@ class GuildConfig(commands.Cog):
         banned_words: str | None = None,
         admin_role: discord.Role | None = None,
         clear_admin_role: bool = False,
+        content_policy: str | None = None,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         if not (interaction.permissions.manage_guild or await self.bot.rules.is_admin(interaction)):
@@ -48,6 +60,8 @@ class GuildConfig(commands.Cog):
             changes["banned_words"] = _words(banned_words)
         if admin_role is not None:
             changes["admin_role_id"] = admin_role.id
+        if content_policy is not None:
+            changes["content_policy"] = _policy(content_policy)
         config = await self.bot.jobs.set_guild_config(interaction.guild_id, **changes)
         await interaction.followup.send(config_content(config), ephemeral=True)
 
@@ -71,6 +85,15 @@ class GuildConfig(commands.Cog):
         except (discord.NotFound, discord.Forbidden):
             return False
         return getattr(channel, "guild", None) is not None and channel.guild.id == guild.id
+
+
+def _policy(value: str) -> ContentPolicy:
+    try:
+        return ContentPolicy(value)
+    except ValueError:  # only a forged interaction sends a value that is not one of the choices
+        raise UserFacingError(
+            f"content_policy is one of: {', '.join(policy.value for policy in ContentPolicy)}."
+        ) from None
 
 
 def _words(text: str) -> list[str]:

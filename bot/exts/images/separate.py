@@ -30,7 +30,7 @@ class SeparateImageButton(PersistentButton, spec=SEPARATE):
             check_images_kept(job)
             image = find_image(job, self.index)
             try:  # reading and maybe re-encoding the tile happens on the encoder's threads
-                upload = await bot.encoder.fit_file(image.path, f"{self.job}-{self.index}", interaction.filesize_limit)
+                upload = await bot.delivery.tile(job, image, interaction)  # and the server's content policy
             except (UploadTooLarge, UnreadableImage) as error:
                 raise UserFacingError(f"Image #{self.index} can't be sent here: {error}.") from error
             can_upscale = upscale_refusal(image.width, image.height, bot.limits.upscale_budget) is None

@@ -24,7 +24,7 @@ class Show(commands.Cog):
             if stored.status is not JobStatus.SUCCEEDED or stored.grid_path is None:
                 raise UserFacingError(f"Job `{stored.public_id}` is {stored.status}; only finished jobs can be shown.")
             check_images_kept(stored)
-            shown = await self.bot.delivery.finished_message(stored, interaction.filesize_limit)
+            shown = await self.bot.delivery.finished_message(stored, interaction.filesize_limit, shown_in=interaction)
             await interaction.followup.send(
                 shown.content,
                 files=[shown.upload.to_file()] if shown.upload else [],
