@@ -1,11 +1,14 @@
 """/imagine prompt:<text> [image:<file>] — a grid of four images, delivered into a channel message.
 
 Image prompts, as on Midjourney: an attached image, or image URLs at the start of the prompt, become the
-starting point (several are blended); `--iw` says how much they weigh. The prompt is read (and refused
-with the flag's own message) before any image is downloaded.
+starting point (several are blended); `--iw` says how much they weigh. Permutations (`a {red, blue} fox`) and
+`--repeat N` make several jobs, at most MAX_JOBS_PER_PROMPT. Every text is read (and refused with the flag's own
+message, or for a banned word an option would spell) before any image is downloaded or any job is queued.
 """
 
 from __future__ import annotations
+
+import logging
 
 import discord
 from discord import app_commands
@@ -15,8 +18,11 @@ from bot.client import ImagineBot
 from bot.errors import UserFacingError
 from bot.image_prompts import leading_urls
 from engine.flags import PromptDefaults, parse_prompt
+from engine.permutations import expand_prompt
 from engine.request import MAX_IMAGE_PROMPTS, GenerationRequest
-from jobs import JobKind
+from jobs import JobKind, QueueFull
+
+log = logging.getLogger(__name__)
 
 MAX_PROMPT = 1500
 
@@ -45,14 +51,44 @@ class Imagine(commands.Cog):
         urls, text = leading_urls(prompt, MAX_IMAGE_PROMPTS)
         if len(urls) + (image is not None) > MAX_IMAGE_PROMPTS:
             raise UserFacingError(f"A prompt can start from at most {MAX_IMAGE_PROMPTS} images.")
+        texts = expand_prompt(text, max_jobs=self.bot.settings.max_jobs_per_prompt)
+        for expanded in texts:  # `ba{d,}word` spells a banned word only once expanded
+            await self.bot.rules.check_allowed(interaction, expanded)
         settings = await self.bot.member_settings.get(interaction.user.id)
-        request = parse_prompt(text, PromptDefaults.model_validate(settings.defaults), models=self.bot.models)
+        defaults = PromptDefaults.model_validate(settings.defaults)
+        requests = [parse_prompt(expanded, defaults, models=self.bot.models) for expanded in texts]
         images = self.bot.image_prompts
         paths = [await images.from_attachment(image)] if image is not None else []
         paths += [await images.from_url(url) for url in urls]
         if paths:
-            request = with_images(request, paths)
-        await self.bot.launcher.launch(interaction, request, kind=JobKind.IMAGINE, raw_prompt=prompt)
+            requests = [with_images(request, paths) for request in requests]
+        if len(requests) == 1:
+            await self.bot.launcher.launch(interaction, requests[0], kind=JobKind.IMAGINE, raw_prompt=prompt)
+            return
+        raw_prompts = [" ".join([*urls, expanded]) for expanded in texts]
+        await self._launch_each(interaction, requests, raw_prompts)
+
+    async def _launch_each(
+        self, interaction: discord.Interaction, requests: list[GenerationRequest], raw_prompts: list[str]
+    ) -> None:
+        """One job per expanded text, in order. A cap reached part-way keeps the jobs already queued and says how
+        many of them there are; a cap reached at the first job is refused as a single /imagine would be."""
+        for started, (request, raw_prompt) in enumerate(zip(requests, raw_prompts, strict=True)):
+            try:
+                await self.bot.launcher.launch(interaction, request, kind=JobKind.IMAGINE, raw_prompt=raw_prompt)
+            except (QueueFull, UserFacingError) as error:
+                if started == 0:
+                    raise
+                log.info(
+                    "Prompt of user %s stopped after %d of %d jobs: %s",
+                    interaction.user.id,
+                    started,
+                    len(requests),
+                    error,
+                )
+                raise UserFacingError(
+                    f"Queued {started} of the {len(requests)} jobs this prompt makes; the rest were not: {error}"
+                ) from error
 
     @app_commands.command(description="Blend 2 to 5 images into four new ones")
     @app_commands.describe(
