@@ -5,13 +5,18 @@ Served beside the emulated Discord, on the same port:
     GET  /                          the page (plain HTML, CSS and JavaScript: no build step, no CDN)
     GET  /sandbox/static/{file}     its script and style
     GET  /sandbox/world             the members, the channel, the commands the bot registered
-    GET  /sandbox/messages?member=  the channel as that member sees it (their private replies included)
+    GET  /sandbox/messages?member=  the channel as that member sees it (their private replies included);
+                                    with &place=dm, their direct messages with the bot
+    POST /sandbox/upload?member=&filename=   an image (the request's body) to attach to a command
     POST /sandbox/command           {member, name, options}: a slash command that member typed
     POST /sandbox/press             {member, message, custom_id}: a button that member pressed
+    POST /sandbox/choose            {member, message, custom_id, values}: a choice in a message's select menu
+    POST /sandbox/submit            {member, interaction, values}: a form (modal) the bot opened, filled in
     GET  /sandbox/events?member=    a WebSocket that carries every change as it happens
 
-A command or a press goes to the bot exactly as Discord would send it (an INTERACTION_CREATE over the
-gateway), so the page exercises the real bot, nothing else.
+A command, a press, a choice or a form goes to the bot exactly as Discord would send it (an
+INTERACTION_CREATE over the gateway), so the page exercises the real bot, nothing else. When the bot
+answers one of them with a form, the route's answer carries it, so only the page that asked shows it.
 """
 
 from __future__ import annotations
@@ -19,16 +24,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
+import re
+import time
 from importlib import resources
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from sandbox.discord import DiscordEmulator, Message, User
+from sandbox.discord import Channel, DiscordEmulator, Interaction, Message, User
 
 STATIC_FILES = {"app.js": "text/javascript", "style.css": "text/css"}
-# Option types the page can send: string, integer, boolean, number.
-TYPED_OPTIONS = {3, 4, 5, 10}
+# Option types the page can send: string, integer, boolean, number, attachment.
+STRING, INTEGER, BOOLEAN, NUMBER, ATTACHMENT = 3, 4, 5, 10, 11
+TYPED_OPTIONS = {STRING, INTEGER, BOOLEAN, NUMBER, ATTACHMENT}
+SELECT = 3
+# How long a command, press or choice waits for the bot's first answer, which may be a form to show. Discord
+# gives a bot 3 s; a loaded machine running the tests gets more.
+ANSWER_TIMEOUT = 10.0
+# A form nobody submits is forgotten after this long, as Discord's interaction tokens are.
+FORM_LIFETIME = 15 * 60.0
+# What a member may attach: the raster images a browser shows, known by their first bytes (never SVG, which
+# the emulator would serve on the page's own origin).
+IMAGE_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WebP", "image/gif": "GIF"}
 
 
 class PageError(Exception):
@@ -43,6 +61,10 @@ class SandboxPage:
         self._seen: dict[int, tuple[int, bool]] = {}
         """What the sockets were last told of each message: (versions, deleted)."""
         self._pushing = False
+        self._uploads: dict[int, int] = {}
+        """Attachment id -> the member who uploaded it: only they can send it with a command."""
+        self._forms: dict[int, Interaction] = {}
+        """Interactions the bot answered with a form that the page showed and nobody has submitted yet."""
         emu.listeners.append(self._changed)
 
     def routes(self) -> list[web.RouteDef]:
@@ -51,8 +73,11 @@ class SandboxPage:
             web.get("/sandbox/static/{name}", self.static),
             web.get("/sandbox/world", self.world),
             web.get("/sandbox/messages", self.messages),
+            web.post("/sandbox/upload", self.upload),
             web.post("/sandbox/command", self.command),
             web.post("/sandbox/press", self.press),
+            web.post("/sandbox/choose", self.choose),
+            web.post("/sandbox/submit", self.submit),
             web.get("/sandbox/events", self.events),
         ]
 
@@ -81,40 +106,115 @@ class SandboxPage:
                 ],
                 "users": {str(user.id): user.username for user in emu.users.values()},
                 "commands": [_command_view(command) for command in commands],
+                "attachment_limit": emu.attachment_size_limit,
             }
         )
 
     async def messages(self, request: web.Request) -> web.Response:
         member = self._member(request.query.get("member"))
-        visible = [self._view(message) for message in self.emu.messages_in() if self._shows(message, member)]
-        return web.json_response(visible)
+        if request.query.get("place") == "dm":
+            channel = self._dm_of(member)
+            shown = self.emu.messages_in(channel) if channel else []
+        else:
+            shown = self.emu.messages_in()
+        return web.json_response([self._view(message) for message in shown if self._shows(message, member)])
 
     # what members do
+
+    async def upload(self, request: web.Request) -> web.Response:
+        """An image the member attaches to a command, stored as Discord stores it before the command is sent;
+        the answer's id is the option's value. At most the emulator's attachment limit, images only."""
+        try:
+            member = self._member(request.query.get("member"))
+            limit = self.emu.attachment_size_limit
+            too_large = PageError(f"that file is larger than {_mb(limit)}, the most Discord takes here")
+            if (request.content_length or 0) > limit:
+                raise too_large
+            data = bytearray()
+            async for chunk in request.content.iter_chunked(64 * 1024):
+                data += chunk
+                if len(data) > limit:
+                    raise too_large
+            content_type = _image_type(bytes(data))
+            if content_type is None:
+                raise PageError(f"only {', '.join(IMAGE_TYPES.values())} images can be attached")
+            attachment = self.emu.upload(_filename(request.query.get("filename")), bytes(data), content_type)
+        except PageError as error:
+            return web.json_response({"error": str(error)}, status=400)
+        self._uploads[attachment.id] = member.id
+        return web.json_response({"id": str(attachment.id), "filename": attachment.filename, "size": attachment.size})
 
     async def command(self, request: web.Request) -> web.Response:
         try:
             body = await request.json()
             member = self._member(body.get("member"))
             name = str(body.get("name", ""))
-            options = {key: value for key, value in (body.get("options") or {}).items() if value not in ("", None)}
-            if not any(command["name"] == name for command in self._commands()):
+            command = next((command for command in self._commands() if command["name"] == name), None)
+            if command is None:
                 raise PageError(f"/{name} is not one of the bot's commands")
-            await self.emu.send_slash_command(name, options, user=member)
+            options = self._options(command, body.get("options") or {}, member)
+            interaction = await self.emu.send_slash_command(name, options, user=member)
         except (PageError, ValueError, AssertionError) as error:
             return web.json_response({"error": str(error)}, status=400)
-        return web.json_response({"ok": True})
+        return web.json_response(await self._answer(interaction))
 
     async def press(self, request: web.Request) -> web.Response:
         try:
             body = await request.json()
             member = self._member(body.get("member"))
-            message = self.emu.messages.get(int(body.get("message", 0)))
-            if message is None:
-                raise PageError("that message is gone")
-            await self.emu.click_button(message, str(body.get("custom_id", "")), user=member)
+            message = self._message_for(member, body.get("message"))
+            interaction = await self.emu.click_button(message, str(body.get("custom_id", "")), user=member)
         except (PageError, ValueError, AssertionError) as error:
             return web.json_response({"error": str(error)}, status=400)
+        return web.json_response(await self._answer(interaction))
+
+    async def choose(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+            member = self._member(body.get("member"))
+            message = self._message_for(member, body.get("message"))
+            custom_id = str(body.get("custom_id", ""))
+            values = _strings(body.get("values"))
+            items = (item for row in message.components for item in row.get("components", []))
+            select = next((i for i in items if i.get("type") == SELECT and i.get("custom_id") == custom_id), None)
+            if select is None:
+                raise PageError("that message has no such menu")
+            offered = {option.get("value") for option in select.get("options", [])}
+            low, high = select.get("min_values", 1), select.get("max_values", 1)
+            if not set(values) <= offered or not low <= len(values) <= high:
+                raise PageError(f"choose {low} to {high} of the menu's options")
+            interaction = await self.emu.choose(message, custom_id, values, user=member)
+        except (PageError, ValueError, AssertionError) as error:
+            return web.json_response({"error": str(error)}, status=400)
+        return web.json_response(await self._answer(interaction))
+
+    async def submit(self, request: web.Request) -> web.Response:
+        """A form the bot opened, sent back once, by the member it was opened for (Cancel sends nothing)."""
+        try:
+            body = await request.json()
+            member = self._member(body.get("member"))
+            opened = self._form_for(member, body.get("interaction"))
+            given = body.get("values") or {}
+            if not isinstance(given, dict):
+                raise PageError("a form's values are given by field")
+            values = {str(key): value if isinstance(value, str) else _strings(value) for key, value in given.items()}
+            await self.emu.submit_modal(opened, values, user=member)
+        except (PageError, ValueError, AssertionError) as error:
+            return web.json_response({"error": str(error)}, status=400)
+        self._forms.pop(opened.id, None)
         return web.json_response({"ok": True})
+
+    async def _answer(self, interaction: Interaction) -> dict[str, Any]:
+        """Once the bot acknowledged `interaction`: the form it opened, if it answered with one."""
+        with contextlib.suppress(AssertionError):  # no answer in time: Discord would say the interaction failed
+            await self.emu.wait_for(lambda: interaction.acknowledged, timeout=ANSWER_TIMEOUT, what="the bot's answer")
+        if interaction.modal is None:
+            return {"ok": True, "answered": interaction.acknowledged}
+        stale = time.perf_counter() - FORM_LIFETIME
+        for key in [key for key, old in self._forms.items() if old.created_at < stale]:
+            del self._forms[key]
+        self._forms[interaction.id] = interaction
+        return {"ok": True, "answered": True, "form": {**interaction.modal, "interaction": str(interaction.id)}}
 
     # live updates
 
@@ -140,7 +240,7 @@ class SandboxPage:
     def _push(self) -> None:
         self._pushing = False
         changed = []
-        for message in self.emu.messages_in(include_deleted=True):
+        for message in list(self.emu.messages.values()):
             state = (len(message.history), message.deleted)
             if self._seen.get(message.id) != state:
                 self._seen[message.id] = state
@@ -163,8 +263,83 @@ class SandboxPage:
     def _commands(self) -> list[dict[str, Any]]:
         return self.emu.commands.get(self.emu.guild.id) or self.emu.commands.get(None) or []
 
+    def _options(self, command: dict[str, Any], given: Any, member: User) -> dict[str, Any]:
+        """The options as Discord's client sends them: declared ones only, of their type, within their limits and
+        choices; an attachment option names a file this member uploaded."""
+        if not isinstance(given, dict):
+            raise PageError("options are given by name")
+        declared = {option["name"]: option for option in command.get("options", [])}
+        options = {}
+        for name, value in given.items():
+            option = declared.get(name)
+            if option is None or option.get("type") not in TYPED_OPTIONS:
+                raise PageError(f"/{command['name']} has no option {name}")
+            if value not in ("", None):
+                options[name] = self._option_value(option, value, member)
+        for option in declared.values():
+            if option.get("required") and option["name"] not in options:
+                raise PageError(f"/{command['name']} needs {option['name']}")
+        return options
+
+    def _option_value(self, option: dict[str, Any], value: Any, member: User) -> Any:
+        name, kind = option["name"], option.get("type")
+        if kind == ATTACHMENT:
+            with contextlib.suppress(TypeError, ValueError):
+                attachment = self.emu.uploads.get(int(value))
+                if attachment is not None and self._uploads.get(attachment.id) == member.id:
+                    return attachment
+            raise PageError(f"{name} must be a file you attached")
+        if kind == BOOLEAN and not isinstance(value, bool):
+            raise PageError(f"{name} is true or false")
+        if kind in (INTEGER, NUMBER):
+            number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+            if not number or (kind == INTEGER and value % 1):
+                raise PageError(f"{name} must be a {'whole ' if kind == INTEGER else ''}number")
+            value = int(value) if kind == INTEGER else float(value)
+            if not option.get("min_value", value) <= value <= option.get("max_value", value):
+                raise PageError(f"{name} must be from {option.get('min_value')} to {option.get('max_value')}")
+        if kind == STRING:
+            if not isinstance(value, str):
+                raise PageError(f"{name} must be text")
+            low, high = option.get("min_length", 0), option.get("max_length", 6000)
+            if not low <= len(value) <= high:
+                raise PageError(f"{name} must be {low} to {high} characters long")
+        if "choices" in option and value not in [choice["value"] for choice in option["choices"]]:
+            raise PageError(f"{name} must be one of {', '.join(str(c['value']) for c in option['choices'])}")
+        return value
+
+    def _form_for(self, member: User, interaction_id: Any) -> Interaction:
+        with contextlib.suppress(TypeError, ValueError):
+            opened = self._forms.get(int(interaction_id))
+            if opened is not None and opened.user.id == member.id:
+                return opened
+        raise PageError("that form is closed; press the button again")
+
+    def _message_for(self, member: User, message_id: Any) -> Message:
+        """A message this member can see, to press or choose in."""
+        with contextlib.suppress(TypeError, ValueError):
+            message = self.emu.messages.get(int(message_id))
+            if message is not None and self._shows(message, member):
+                return message
+        raise PageError("that message is gone")
+
+    def _dm_of(self, member: User) -> Channel | None:
+        """The member's direct messages with the bot, once the bot has opened them."""
+        return next(
+            (c for c in self.emu.channels.values() if c.recipient is not None and c.recipient.id == member.id), None
+        )
+
     def _shows(self, message: Message, member: User, *, include_deleted: bool = False) -> bool:
+        """The page's channel and each member's own DMs with the bot; private replies to the member who asked."""
         if message.deleted and not include_deleted:
+            return False
+        channel = self.emu.channels.get(message.channel_id)
+        if channel is None:
+            return False
+        if channel.recipient is not None:
+            if channel.recipient.id != member.id:
+                return False
+        elif channel.id != self.emu.channel.id:
             return False
         return not message.ephemeral or self._asked_by(message) == member.id
 
@@ -186,8 +361,13 @@ class SandboxPage:
             "loading": message.loading,
             "asked_by": interaction.user.username if interaction else None,
             "command": interaction.data.get("name") if interaction and interaction.type == 2 else None,
+            "dm": message.guild_id is None,
         }
         return view
+
+
+# What the page's command box needs of an option, besides its name, description, type and whether it is required.
+OPTION_LIMITS = ("choices", "min_value", "max_value", "min_length", "max_length")
 
 
 def _command_view(command: dict[str, Any]) -> dict[str, Any]:
@@ -200,11 +380,41 @@ def _command_view(command: dict[str, Any]) -> dict[str, Any]:
                 "description": option.get("description", ""),
                 "type": option.get("type"),
                 "required": bool(option.get("required")),
+                **{key: option[key] for key in OPTION_LIMITS if key in option},
             }
             for option in command.get("options", [])
             if option.get("type") in TYPED_OPTIONS
         ],
     }
+
+
+def _strings(values: Any) -> list[str]:
+    if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
+        raise PageError("choices are a list of values")
+    return values
+
+
+def _image_type(data: bytes) -> str | None:
+    """The image type `data` is, from its first bytes (what the browser said is not trusted)."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def _filename(name: str | None) -> str:
+    """A file name that is safe in the attachment's URL: letters, digits, dots, dashes and underscores."""
+    base = re.sub(r"[^A-Za-z0-9._-]+", "_", (name or "").replace("\\", "/").rsplit("/", 1)[-1])
+    return base.strip("._")[-100:] or "image"
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1024 / 1024:g} MB"
 
 
 async def _send(socket: web.WebSocketResponse, payload: dict[str, Any]) -> None:

@@ -1,8 +1,10 @@
 """The sandbox in a real browser: a member types /imagine, sees the grid, presses U1 and V1; another member
-presses the first member's 🔄. The real bot, queue and engine (the embedded model, 2 steps) behind it."""
+presses the first member's 🔄; a member turns Remix on and edits a prompt in the form the bot opens; a member
+attaches an image to /imagine. The real bot, queue and engine (the embedded model, 2 steps) behind it."""
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -100,3 +102,67 @@ async def test_members_use_the_bot_in_the_browser(sandbox: Sandbox, chromium: Pa
         await browser.close()
     if os.environ.get(SCREENSHOT_ENV):
         shutil.copy(screenshot, REPO_ROOT / "docs" / "sandbox.png")
+
+
+async def open_page(playwright, chromium: Path, sandbox: Sandbox):
+    browser = await playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+    page = await browser.new_page(viewport={"width": 1000, "height": 1200})
+    page.set_default_timeout(STEP_TIMEOUT)
+    await page.goto(sandbox.url)
+    await page.wait_for_selector("#member option", state="attached")
+    return browser, page
+
+
+async def command(page, text: str) -> None:
+    await page.fill("#input", text)
+    await page.press("#input", "Enter")
+
+
+async def test_remix_opens_a_form_whose_prompt_the_member_edits(sandbox: Sandbox, chromium: Path) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    async with async_playwright() as playwright:
+        browser, page = await open_page(playwright, chromium, sandbox)
+        await command(page, "/settings remix:true")
+        await page.locator("article.ephemeral", has_text="Remix (edit the prompt before V").wait_for()
+        assert "Pan): on" in await page.locator("article.ephemeral").last.inner_text()
+
+        await command(page, "/imagine a red circle on a blue background --seed 1")
+        grid = page.locator("article", has=page.locator("button", has_text="V1")).first
+        await grid.locator("img").wait_for()
+        await grid.locator("button", has_text="V1").click()
+
+        dialog = page.locator("dialog#modal[open]")
+        await expect(dialog.locator("h2")).to_have_text("Remix")
+        prompt = dialog.locator("textarea")
+        text = await prompt.input_value()
+        assert text.startswith("a red circle on a blue background") and "--seed" not in text
+        await prompt.fill(text.replace("a red circle", "a green square"))
+        await dialog.locator("button", has_text="Submit").click()
+        await expect(page.locator("dialog#modal")).not_to_be_visible()
+
+        remixed = page.locator("article", has_text="a green square on a blue background")
+        await remixed.filter(has=page.locator("button", has_text="U1")).locator("img").wait_for()
+        await browser.close()
+
+
+async def test_an_image_is_attached_to_imagine_with_the_file_picker(sandbox: Sandbox, chromium: Path) -> None:
+    from PIL import Image
+    from playwright.async_api import async_playwright
+
+    picture = io.BytesIO()
+    Image.new("RGB", (48, 32), "orange").save(picture, format="PNG")
+    async with async_playwright() as playwright:
+        browser, page = await open_page(playwright, chromium, sandbox)
+        await page.fill("#input", "/imagine an orange sunset --seed 2")
+        picker = page.locator("#options input[type=file][data-option=image]")
+        await picker.set_input_files({"name": "sunset.png", "mimeType": "image/png", "buffer": picture.getvalue()})
+        await page.press("#input", "Enter")
+        await page.locator("article.ephemeral", has_text="Queued as job").wait_for()
+        assert await page.input_value("#input") == "" and await page.locator("#options").is_hidden()
+        await browser.close()
+
+    [sent] = [i for i in sandbox.emu.interactions if i.data.get("name") == "imagine"]
+    assert [(a.filename, a.data) for a in sent.attachments] == [("sunset.png", picture.getvalue())]
+    [job] = await sandbox.jobs.recent_jobs(sandbox.emu.user.id)
+    assert len(job.request.image_prompts) == 1  # the bot fetched it from the emulator and stored it
