@@ -3,6 +3,8 @@
     imagine "a lighthouse at dusk --ar 3:2 --seed 7" --out DIR
     imagine --reproduce DIR/3.png --out AGAIN
     imagine --op pan --direction left --image DIR/2.png --out PANNED
+    imagine --op zoom --zoom 1.5 --canvas 1:1 --image DIR/2.png --out SQUARE
+    imagine --op region --region 0,4 --image DIR/2.png "a blue star" --out REPAINTED
 
 Exit codes: 0 done, 2 bad input, 3 model not found, 130 interrupted.
 """
@@ -16,8 +18,9 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from engine.budgets import largest_image, limit_decoded_pixels
+from engine.flags import parse_aspect
 from engine.quiet import quiet_libraries
-from engine.request import Direction, GenerationRequest, Operation
+from engine.request import MAX_ZOOM, MIN_ZOOM, Direction, GenerationRequest, Operation
 from engine.settings import EngineSettings
 from engine.version import installed_version
 
@@ -39,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--mode", help="variation: strong|subtle; upscale: subtle|creative")
     parser.add_argument("--direction", choices=[d.value for d in Direction], help="pan direction")
+    parser.add_argument("--zoom", type=float, help=f"zoom: how far out, {MIN_ZOOM:g} to {MAX_ZOOM:g} (default 2)")
+    parser.add_argument(
+        "--canvas", type=parse_aspect, metavar="W:H", help="zoom: the new canvas shape (1:1: Make Square)"
+    )
+    parser.add_argument("--region", type=_cells, metavar="CELLS", help="region: cells to repaint, 0-8, like 0,4")
     parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
     return parser
 
@@ -82,7 +90,10 @@ def _request(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Gener
                     "source_image": str(args.image),
                     "mode": args.mode,
                     "direction": args.direction,
-                    "count": VARIATION_COUNT if args.op == Operation.VARIATION else 1,
+                    "zoom": args.zoom,
+                    "canvas_aspect": args.canvas,
+                    "region": args.region or (),
+                    "count": VARIATION_COUNT if args.op in (Operation.VARIATION, Operation.REGION) else 1,
                 }
             )
         if not args.prompt:
@@ -94,9 +105,23 @@ def _request(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Gener
         parser.error(str(error))
 
 
+def _cells(value: str) -> tuple[int, ...]:
+    try:
+        return tuple(sorted({int(cell) for cell in value.split(",")}))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected cells 0-8 separated by commas, like 0,4 (got {value!r})") from None
+
+
 def _replay(request: GenerationRequest, image: Path | None, parser: argparse.ArgumentParser) -> GenerationRequest:
     """A record made from another image names that image by a path on the machine that made it; the source
-    is only ever the file given with --image, never a path read from the PNG."""
+    (or the one image prompt) is only ever the file given with --image, never a path read from the PNG."""
+    if request.image_prompts:
+        if len(request.image_prompts) > 1 or image is None:
+            parser.error(
+                "this image was made from image prompts; give the one image with --image FILE "
+                "(a blend of several images can be reproduced through the bot's /reproduce only)"
+            )
+        return GenerationRequest.model_validate(request.model_dump() | {"image_prompts": (str(image),)})
     if request.source_image is None:
         return request
     if image is None:

@@ -7,6 +7,7 @@ tolerance). For bit-exact replays the request names the batch size and slot an i
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import threading
@@ -23,9 +24,11 @@ from engine import budgets, loading, operations
 from engine.memory import MemorySaving
 from engine.model import LoadedModel
 from engine.noise import image_generator, initial_noise
+from engine.operations import image_prompt
 from engine.preview import latent_previews
 from engine.progress import step_callback
-from engine.request import GenerationRequest, Operation
+from engine.prompt_weights import plain_text
+from engine.request import DEFAULT_IMAGE_WEIGHT, GenerationRequest, Operation
 from engine.resident import ResidentModels
 from engine.results import (
     GenerationCancelled,
@@ -126,7 +129,10 @@ class Engine:
         }
         if request.width is None or request.height is None:
             updates["width"], updates["height"] = self._size(request, model)
-        if request.operation is not Operation.IMAGINE and request.strength is None:
+        if request.image_prompts and request.image_weight is None:
+            updates["image_weight"] = DEFAULT_IMAGE_WEIGHT
+        from_image = request.operation is not Operation.IMAGINE or starts_from_images(request, model)
+        if request.strength is None and from_image:
             updates["strength"] = operations.default_strength(request)
         resolved = GenerationRequest.model_validate({**request.model_dump(), **updates})
         budgets.check_request(resolved, settings.max_pixels, settings.upscale_budget)
@@ -214,7 +220,7 @@ class Engine:
         pipe, call, plan = self._pipeline_call(model, requests, slots)
         pipe.scheduler = model.scheduler(first.sampler)
         model.adapters.activate([(self.registry.loras.get(lora.name), lora.weight) for lora in first.loras])
-        with model.family.seamless(first.tile):
+        with model.family.seamless(first.tile), self._blending(model, first, plan):
             images = pipe(
                 **call,
                 callback_on_step_end=on_step_end,
@@ -222,10 +228,15 @@ class Engine:
                 output_type="pil",
             ).images
         if plan is not None and plan.keep is not None:
-            placed, offset = plan.keep
             for image in images:
-                image.paste(placed, offset)
+                image.paste(plan.keep.image, plan.keep.offset, plan.keep.mask)
         return images, type(pipe.scheduler).__name__
+
+    def _blending(self, model: LoadedModel, request: GenerationRequest, plan) -> contextlib.AbstractContextManager:
+        """The model's IP-Adapter wired in for a blend of image prompts that does not start from their composite."""
+        if plan is not None or not request.image_prompts:
+            return contextlib.nullcontext()
+        return model.ip_adapter.attached(image_prompt.adapter_scale(request.image_weight))
 
     def upscaler(self):
         """The dedicated upscaler pipeline named by UPSCALER_MODEL (e.g. the SD x4 upscaler), loaded once."""
@@ -265,7 +276,7 @@ class Engine:
             [requests[slot.request_index].negative_prompt for slot in slots],
             first.guidance,
         )
-        if first.operation is Operation.IMAGINE:
+        if first.operation is Operation.IMAGINE and not starts_from_images(first, model):
             latents, generators = initial_noise(
                 [slot.seed for slot in slots],
                 [requests[slot.request_index].chaos_seed for slot in slots],
@@ -279,10 +290,10 @@ class Engine:
                 "generator": generators,
                 "latents": model.family.pack(latents).to(model.device, model.dtype),
             }
+            if first.image_prompts:
+                call |= model.ip_adapter.arguments(self._image_prompts(first))
             return model.text_to_image, call, None
-        plan = operations.plan(
-            first, open_source(first.source_image, self._largest_image), model.size_multiple, self.settings.max_pixels
-        )
+        plan = self._plan(first, model)
         call = common | {
             "image": [plan.image] * len(slots),
             "strength": plan.strength,
@@ -295,11 +306,24 @@ class Engine:
             return model.inpainting, call, plan
         return model.image_to_image, call | model.family.image_to_image_size(first.width, first.height), plan
 
+    def _plan(self, request: GenerationRequest, model: LoadedModel) -> operations.SourcePlan:
+        if request.image_prompts:
+            return operations.image_prompt_plan(request, self._image_prompts(request))
+        source = open_source(request.source_image, self._largest_image)
+        return operations.plan(request, source, model.size_multiple, self.settings.max_pixels)
+
+    def _image_prompts(self, request: GenerationRequest) -> list[Image.Image]:
+        return [open_source(path, self._largest_image) for path in request.image_prompts]
+
     def _warnings(self, model: LoadedModel, request: GenerationRequest) -> tuple[str, ...]:
         warnings = list(request.warnings)
         reader = model.family.reader
-        texts = (("prompt", request.prompt), ("negative prompt", request.negative_prompt))
-        for warning in [*(reader.truncation(label, text) for label, text in texts), *model.family.check(request)]:
+        texts = (("prompt", plain_text(request.prompt)), ("negative prompt", plain_text(request.negative_prompt)))
+        for warning in [
+            *(reader.truncation(label, text) for label, text in texts),
+            *model.family.check(request),
+            *image_prompt_warnings(request, model),
+        ]:
             if warning and warning not in warnings:
                 warnings.append(warning)
         return tuple(warnings)
@@ -317,6 +341,23 @@ class Engine:
             speedups=self.speedups.as_dict(),
             upscaler=upscaler,
         )
+
+
+def starts_from_images(request: GenerationRequest, model: LoadedModel) -> bool:
+    """Whether an imagine request runs image-to-image from its image prompts (one image, or a blend on a model
+    without an IP-Adapter) rather than text-to-image (none, or a blend through the IP-Adapter). A blend resolved
+    to its composite has a strength and keeps that path, so it reproduces after an adapter is registered."""
+    if not request.image_prompts:
+        return False
+    return len(request.image_prompts) == 1 or request.strength is not None or model.ip_adapter is None
+
+
+def image_prompt_warnings(request: GenerationRequest, model: LoadedModel) -> list[str]:
+    if request.image_weight is not None and not request.image_prompts:
+        return ["--iw weighs an image prompt, and this prompt has none, so it had no effect."]
+    if request.chaos and starts_from_images(request, model):
+        return ["--chaos has no effect on a job that starts from your image; it was ignored."]
+    return []
 
 
 def open_source(path: str | Path | None, max_pixels: int) -> Image.Image:

@@ -18,8 +18,18 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from engine.prompt_weights import PromptWeightError, parse_weights
 from engine.registry import ModelRegistry
-from engine.request import MAX_ASPECT_RATIO, MAX_LORA_WEIGHT, MAX_LORAS, MAX_SEED, GenerationRequest, LoraChoice
+from engine.request import (
+    DEFAULT_IMAGE_WEIGHT,
+    MAX_ASPECT_RATIO,
+    MAX_IMAGE_WEIGHT,
+    MAX_LORA_WEIGHT,
+    MAX_LORAS,
+    MAX_SEED,
+    GenerationRequest,
+    LoraChoice,
+)
 from engine.samplers import SAMPLERS, UnknownSamplerError, normalize_sampler
 
 MAX_ASPECT_SIDE = 10000
@@ -30,7 +40,8 @@ MAX_SHOWN_VALUE = 60
 # 100, Midjourney's default, lands on 7.0, the usual Stable Diffusion default.
 STYLIZE_TO_GUIDANCE = ((0, 3.0), (100, 7.0), (1000, 15.0))
 
-# Options people paste from Midjourney that have no meaning here: ignored with a warning.
+# Midjourney parameters (V7 and older) that mean nothing here: ignored with a warning, so a prompt pasted from
+# Midjourney still runs. docs/prompt-flags.md has the table of what is supported, mapped and ignored.
 MIDJOURNEY_ONLY_FLAGS = frozenset(
     {
         "v",
@@ -39,35 +50,48 @@ MIDJOURNEY_ONLY_FLAGS = frozenset(
         "q",
         "quality",
         "style",
-        "iw",
+        "raw",
         "weird",
         "w",
         "stop",
-        "repeat",
-        "r",
+        "exp",
+        "draft",
+        "hd",
         "fast",
         "relax",
         "turbo",
-        "hd",
+        "public",
+        "stealth",
+        "video",
+        "motion",
+        "loop",
+        "end",
+        "bs",
+        "cref",
+        "cw",
+        "sref",
+        "sw",
+        "sv",
+        "oref",
+        "ow",
+        "p",
+        "personalize",
+        "profile",
+        "edit",
+        "zoom",
+        "sameseed",
         "test",
         "testp",
         "uplight",
         "upbeta",
         "creative",
-        "cref",
-        "cw",
-        "sref",
-        "sw",
-        "p",
-        "personalize",
-        "exp",
-        "draft",
-        "raw",
     }
 )
+# Flags `engine.permutations.expand_prompt` takes out before a prompt is parsed: /imagine runs that many jobs.
+EXPANDED_FLAGS = frozenset({"repeat", "r"})
 
 _DASHES = r"(?:--|-[\u2013\u2014]|[\u2013\u2014][-\u2013\u2014]?)"
-_FLAG = re.compile(r"(?<!\S)" + _DASHES + r"([A-Za-z][A-Za-z0-9_-]*)")
+FLAG_PATTERN = re.compile(r"(?<!\S)" + _DASHES + r"([A-Za-z][A-Za-z0-9_-]*)")
 _WHOLE = re.compile(r"[0-9]{1,12}")
 _DECIMAL = re.compile(r"(?:[0-9]{1,12}(?:\.[0-9]{0,20})?|\.[0-9]{1,20})(?:[eE][-+]?[0-9]{1,3})?")
 _RATIO = re.compile(r"([0-9]{1,12})\s*:\s*([0-9]{1,12})")
@@ -188,6 +212,12 @@ _FLAGS = (
     _Flag("stylize", ("s",), "a whole number from 0 to 1000, like --stylize 250", _whole(0, 1000)),
     _Flag("chaos", ("c",), "a whole number from 0 to 100, like --chaos 50", _whole(0, 100)),
     _Flag("tile", (), "no value, like --tile", _switch),
+    _Flag(
+        "iw",
+        (),
+        f"a number from 0 to {MAX_IMAGE_WEIGHT:g}, like --iw 1.5 (how much your image weighs against the words)",
+        _decimal(0.0, MAX_IMAGE_WEIGHT),
+    ),
     _Flag("model", (), "the name of one of this server's models, like --model turbo (/info lists them)", _model_name),
     _Flag("sampler", (), f"one of {', '.join(SAMPLERS)}, like --sampler euler-a", _sampler),
     _Flag(
@@ -243,7 +273,7 @@ def _shown(value: str) -> str:
 
 def _split(text: str) -> tuple[str, list[tuple[str, str]]]:
     """The prompt before the first flag, and (typed flag name, raw value) pairs in order."""
-    matches = list(_FLAG.finditer(text))
+    matches = list(FLAG_PATTERN.finditer(text))
     if not matches:
         return text.strip(), []
     ends = [match.start() for match in matches[1:]] + [len(text)]
@@ -257,6 +287,9 @@ def _parse_flags(pairs: list[tuple[str, str]]) -> tuple[dict[str, Any], list[str
     for typed, raw in pairs:
         if typed in MIDJOURNEY_ONLY_FLAGS:
             warnings.append(f"--{typed} is a Midjourney option this bot does not have; ignored it")
+            continue
+        if typed in EXPANDED_FLAGS:
+            warnings.append(f"--{typed} makes several jobs, which only /imagine does; ignored it here")
             continue
         flag = _BY_NAME.get(typed)
         if flag is None:
@@ -303,12 +336,14 @@ def parse_prompt(
         _check_registered_loras(values.get("lora", []), models)
     if not prompt:
         raise FlagError("the prompt is empty: describe the image before any flags, like: a red fox in snow --ar 3:2")
+    negative_prompt = _merge_terms(_terms(defaults.negative_prompt), values.get("no", []))
+    _check_weights(prompt, negative_prompt)
     guidance = values.get("cfg", defaults.guidance)
     if "stylize" in values:
         guidance = stylize_to_guidance(values["stylize"])
     fields: dict[str, Any] = {
         "prompt": prompt,
-        "negative_prompt": _merge_terms(_terms(defaults.negative_prompt), values.get("no", [])),
+        "negative_prompt": negative_prompt,
         "aspect": values.get("ar", defaults.aspect or (1, 1)),
         "steps": values.get("steps", defaults.steps),
         "guidance": guidance,
@@ -321,7 +356,17 @@ def parse_prompt(
     }
     if "seed" in values:
         fields["seed"] = values["seed"]
+    if "iw" in values:
+        fields["image_weight"] = values["iw"]
     return GenerationRequest(**fields)
+
+
+def _check_weights(prompt: str, negative_prompt: str) -> None:
+    for label, text in (("prompt", prompt), ("--no", negative_prompt)):
+        try:
+            parse_weights(text)
+        except PromptWeightError as error:
+            raise FlagError(f"the weights in your {label} cannot be used: {error}") from None
 
 
 def _check_registered(flag: str | None, default: str | None, models: ModelRegistry) -> None:
@@ -367,6 +412,8 @@ def format_flags(request: GenerationRequest, defaults: PromptDefaults | None = N
         parts.append(f"--chaos {request.chaos}")
     if request.tile:
         parts.append("--tile")
+    if request.image_weight is not None and request.image_weight != DEFAULT_IMAGE_WEIGHT:
+        parts.append(f"--iw {_format_number(request.image_weight)}")
     if request.model is not None and request.model != defaults.model:
         parts.append(f"--model {request.model}")
     if request.sampler is not None and request.sampler != defaults.sampler:

@@ -11,6 +11,7 @@ from diffusers import DiffusionPipeline
 from engine import loading
 from engine.adapters import Adapters
 from engine.families import Family, family_for
+from engine.ip_adapter import ImagePromptAdapter
 from engine.registry import RegisteredModel
 
 
@@ -55,6 +56,13 @@ class LoadedModel:
     def inpainting(self) -> DiffusionPipeline:
         with self._derive_lock:
             return loading.inpainting(self.text_to_image)
+
+    @cached_property
+    def ip_adapter(self) -> ImagePromptAdapter | None:
+        """The registry entry's IP-Adapter for /blend, loaded on its first blend; None when it names none."""
+        if self.entry.ip_adapter is None:
+            return None
+        return ImagePromptAdapter(self.text_to_image, self.entry.ip_adapter, self.name)
 
     @property
     def dtype(self) -> torch.dtype:

@@ -1,5 +1,5 @@
-"""`python -m engine.prefetch`: download every registered hub model (MODEL_ID, MODELS, UPSCALER_MODEL) into the
-Hugging Face cache, before the bot takes its first job.
+"""`python -m engine.prefetch`: download every registered hub model (MODEL_ID, MODELS, UPSCALER_MODEL) and the
+models' hub IP-Adapters into the Hugging Face cache, before the bot takes its first job.
 
 The queue runs this at start-up, before it reports ready, so no member's job ever waits on a download
 or starts one: engine processes then run with the hub offline. Progress goes to the console (the
@@ -14,6 +14,7 @@ import sys
 
 from engine.registry import looks_like_path
 from engine.settings import EngineSettings
+from engine.sources import is_local_file
 
 log = logging.getLogger("engine.prefetch")
 EXIT_DOWNLOAD_FAILED = 3
@@ -27,18 +28,33 @@ def hub_sources(settings: EngineSettings) -> list[tuple[str, str, str | None]]:
     return sources
 
 
+def hub_ip_adapters(settings: EngineSettings) -> list[tuple[str, str]]:
+    """(model name, hub file) of every registered IP-Adapter that comes from the hub."""
+    adapters = [(entry.name, entry.ip_adapter) for entry in settings.registry().entries if entry.ip_adapter]
+    return [(name, spec) for name, spec in adapters if not is_local_file(spec)]
+
+
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from engine import ip_adapter
     from engine.loading import download
     from engine.results import ModelNotFoundError
 
+    settings = EngineSettings()
     failed = 0
-    for name, source, revision in hub_sources(EngineSettings()):
+    for name, source, revision in hub_sources(settings):
         log.info("making sure model %r (%s%s) is downloaded", name, source, f"@{revision}" if revision else "")
         try:
             download(source, revision)
         except ModelNotFoundError as error:
             print(f"model {name!r}: {error}", file=sys.stderr)
+            failed += 1
+    for name, spec in hub_ip_adapters(settings):
+        log.info("making sure the IP-Adapter of model %r (%s) is downloaded", name, spec)
+        try:
+            ip_adapter.download(spec)
+        except ModelNotFoundError as error:
+            print(f"IP-Adapter of model {name!r}: {error}", file=sys.stderr)
             failed += 1
     return EXIT_DOWNLOAD_FAILED if failed else 0
 

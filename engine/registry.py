@@ -11,7 +11,7 @@ hub ids come only from here.
     MODELS="sdxl=stabilityai/stable-diffusion-xl-base-1.0, turbo=stabilityai/sdxl-turbo?steps=4&guidance=0"
 
 or a JSON list of objects with the same fields (`name`, `source`, `revision`, `description`, `steps`,
-`guidance`, `sampler`, `size`). Pure Python: the bot checks names without importing torch.
+`guidance`, `sampler`, `size`, `ip_adapter`). Pure Python: the bot checks names without importing torch.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from engine.loras import LoraRegistry, RegisteredLora
 from engine.results import RequestError
-from engine.sources import CHECKPOINT_SUFFIXES, DEFAULT_MODEL, NAME_PATTERN, looks_like_path
+from engine.sources import CHECKPOINT_SUFFIXES, DEFAULT_MODEL, NAME_PATTERN, is_local_file, looks_like_path
 
 __all__ = [
     "CHECKPOINT_SUFFIXES",
@@ -36,7 +36,8 @@ __all__ = [
     "parse_models",
 ]
 # Per-model defaults a comma-list entry may set after `?`.
-PRESET_FIELDS = ("description", "steps", "guidance", "sampler", "size")
+PRESET_FIELDS = ("description", "steps", "guidance", "sampler", "size", "ip_adapter")
+IP_ADAPTER_SUFFIXES = (".safetensors", ".bin")
 
 
 class RegisteredModel(BaseModel):
@@ -53,6 +54,10 @@ class RegisteredModel(BaseModel):
     sampler: str | None = None
     size: int | None = Field(default=None, ge=64, le=4096)
     """The side it draws best at (its training size); default: read from the model."""
+    ip_adapter: str | None = None
+    """An IP-Adapter weights file that /blend conditions on (`engine.ip_adapter`): a hub file such as
+    h94/IP-Adapter/models/ip-adapter_sd15.safetensors, or a local path starting with /, ./ or ~; its
+    `image_encoder` folder beside it."""
 
     @field_validator("name")
     @classmethod
@@ -60,6 +65,18 @@ class RegisteredModel(BaseModel):
         if not NAME_PATTERN.fullmatch(name):
             raise ValueError(f"model name {name!r} must be 1-32 lowercase letters, digits, '.', '_' or '-'")
         return name
+
+    @field_validator("ip_adapter")
+    @classmethod
+    def _check_ip_adapter(cls, spec: str | None) -> str | None:
+        if spec is not None and (
+            not spec.endswith(IP_ADAPTER_SUFFIXES) or (not is_local_file(spec) and spec.count("/") < 2)
+        ):
+            raise ValueError(
+                f"ip_adapter {spec!r} must name the weights file: owner/repo/[folder/]file.safetensors on the hub, "
+                "or a local path to a .safetensors or .bin file"
+            )
+        return spec
 
     @property
     def from_hub(self) -> bool:

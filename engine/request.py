@@ -11,7 +11,9 @@ from __future__ import annotations
 import secrets
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from engine.prompt_weights import uses_weights
 
 MAX_SEED = 2**32 - 1
 # No image wider or taller than this; --ar and pans stop here.
@@ -27,8 +29,9 @@ MAX_RUN_LORAS = 2 * MAX_LORAS
 MAX_LORA_WEIGHT = 2.0
 # Image prompts one job starts from (/imagine with images, /blend takes 2 to this many).
 MAX_IMAGE_PROMPTS = 5
-# Midjourney's --iw range.
+# Midjourney's --iw range and default.
 MAX_IMAGE_WEIGHT = 3.0
+DEFAULT_IMAGE_WEIGHT = 1.0
 # Zoom Out factors: Midjourney's 1.5× and 2× buttons, Custom Zoom anywhere between (1.0 with a new
 # aspect ratio is Make Square's).
 MIN_ZOOM, MAX_ZOOM = 1.0, 2.0
@@ -118,6 +121,13 @@ class GenerationRequest(BaseModel):
     region: tuple[int, ...] = Field(default=(), max_length=REGION_CELLS)
     """Vary (Region) only: the cells to repaint, 0–8 row by row from the top left, ascending."""
 
+    @field_validator("canvas_aspect")
+    @classmethod
+    def _check_canvas_aspect(cls, aspect: tuple[int, int] | None) -> tuple[int, int] | None:
+        if aspect is not None and (min(aspect) < 1 or max(aspect) > MAX_ASPECT_RATIO * min(aspect)):
+            raise ValueError(f"the canvas shape must lie between 1:{MAX_ASPECT_RATIO} and {MAX_ASPECT_RATIO}:1")
+        return aspect
+
     @model_validator(mode="after")
     def _check_operation_fields(self) -> GenerationRequest:
         if self.operation in IMAGE_OPERATIONS and not self.source_image:
@@ -136,6 +146,8 @@ class GenerationRequest(BaseModel):
             raise ValueError("image prompts start imagine jobs only")
         if (self.zoom is not None or self.canvas_aspect is not None) and self.operation is not Operation.ZOOM:
             raise ValueError("a zoom factor or canvas shape applies to zoom only")
+        if self.zoom == MIN_ZOOM and self.canvas_aspect is None:
+            raise ValueError(f"zoom {MIN_ZOOM:g} leaves nothing to paint: zoom out further, or give a new aspect ratio")
         if self.operation is Operation.REGION:
             if not self.region:
                 raise ValueError("Vary (Region) needs at least one cell to repaint")
@@ -165,7 +177,8 @@ class GenerationRequest(BaseModel):
 
     def batch_key(self) -> tuple | None:
         """Requests with equal keys can share one UNet batch (prompts and seeds may differ); None: always alone.
-        LoRAs change the denoiser's weights for the whole batch, so only requests with the same ones share.
+        LoRAs change the denoiser's weights for the whole batch, so only requests with the same ones share; a
+        weighted prompt turns the whole batch's prompts into embeddings, so weighted ones batch only together.
 
         Read from the fields as asked, so the queue (which cannot resolve a request: that needs the model)
         and the engine (which checks resolved ones) use the same rule: two requests equal here resolve alike.
@@ -182,4 +195,5 @@ class GenerationRequest(BaseModel):
             self.sampler,
             self.guidance,
             self.tile,
+            uses_weights(self.prompt) or uses_weights(self.negative_prompt),
         )

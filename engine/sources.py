@@ -18,3 +18,8 @@ def looks_like_path(source: str) -> bool:
         or source.count("/") > 1
         or Path(source).expanduser().exists()
     )
+
+
+def is_local_file(spec: str) -> bool:
+    """A file named by a local path (`/`, `./` or `~` first) rather than `owner/repo/path/in/repo` on the hub."""
+    return spec.startswith(("/", ".", "~"))

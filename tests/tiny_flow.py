@@ -33,3 +33,39 @@ def save_tiny_lora(pipe, denoiser_name: str, path: Path, seed: int) -> Path:
     )
     denoiser.delete_adapters("default")
     return path / "pytorch_lora_weights.safetensors"
+
+
+def save_tiny_ip_adapter(unet, folder: Path, seed: int) -> Path:
+    """A random IP-Adapter for `unet` in h94/IP-Adapter's layout: one weights file (the image projection, and a
+    key and value projection for every cross-attention layer, numbered as diffusers reads them) and a tiny CLIP
+    image encoder in `image_encoder/` beside it."""
+    import torch
+    from safetensors.torch import save_file
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    torch.manual_seed(seed)
+    embed_dim, cross = 16, unet.config.cross_attention_dim
+    vision = CLIPVisionConfig(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        image_size=32,
+        patch_size=8,
+        projection_dim=embed_dim,
+    )
+    CLIPVisionModelWithProjection(vision).save_pretrained(folder / "image_encoder")
+    tensors = {
+        "image_proj.proj.weight": torch.randn(4 * cross, embed_dim),
+        "image_proj.proj.bias": torch.zeros(4 * cross),
+        "image_proj.norm.weight": torch.ones(cross),
+        "image_proj.norm.bias": torch.zeros(cross),
+    }
+    cross_attention = [name for name in unet.attn_processors if name.endswith("attn2.processor")]
+    for key_id, name in zip(range(1, 2 * len(cross_attention), 2), cross_attention, strict=True):
+        hidden = unet.get_submodule(name.removesuffix(".processor")).to_k.out_features
+        tensors[f"ip_adapter.{key_id}.to_k_ip.weight"] = torch.randn(hidden, cross) / cross**0.5
+        tensors[f"ip_adapter.{key_id}.to_v_ip.weight"] = torch.randn(hidden, cross) / cross**0.5
+    path = folder / "ip-adapter_tiny.safetensors"
+    save_file(tensors, path)
+    return path

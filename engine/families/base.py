@@ -19,6 +19,7 @@ from diffusers import DiffusionPipeline
 from PIL import Image
 
 from engine.preview import LatentFactors, latent_previews
+from engine.prompt_weights import plain_text, uses_weights
 from engine.request import GenerationRequest
 from engine.results import RequestError
 from engine.samplers import SAMPLERS, UnknownSamplerError, normalize_sampler
@@ -64,6 +65,8 @@ class Family(ABC):
     """The `engine.samplers` names it offers, the first one its default; None: all of them."""
     tiles: ClassVar[bool] = False
     """Whether `--tile` (seamless tiling) works."""
+    weighs_prompts: ClassVar[bool] = False
+    """Whether `::` and `(words:weight)` weights reach the model; others read the words alone and say so."""
     preview_factors: LatentFactors
     """The latent→RGB projection of its latent space (`engine.preview`)."""
 
@@ -117,8 +120,13 @@ class Family(ABC):
         return latent_previews(self.unpack(latents, width, height), self.preview_factors)
 
     def prompt_arguments(self, prompts: list[str], negatives: list[str], guidance: float) -> dict:
-        """The pipeline keyword arguments for the prompts and guidance of one batch."""
-        return {"prompt": prompts, "negative_prompt": negatives, "guidance_scale": guidance}
+        """The pipeline keyword arguments for the prompts and guidance of one batch; weights are left out (`check`
+        warned)."""
+        return {
+            "prompt": [plain_text(prompt) for prompt in prompts],
+            "negative_prompt": [plain_text(negative) for negative in negatives],
+            "guidance_scale": guidance,
+        }
 
     def image_to_image_size(self, width: int, height: int) -> dict:
         """Size arguments for the image-to-image pipeline; UNet pipelines take the size from the image."""
@@ -131,7 +139,14 @@ class Family(ABC):
                 f"--tile is not available for {self.label} models: seamless tiling works on UNet models "
                 "(SD 1.x/2.x, SDXL). Leave --tile out, or choose such a model with --model."
             )
-        return []
+        if self.weighs_prompts:
+            return []
+        return [
+            f"{self.label} models cannot weight prompts, so the model read your {label} without its weights: "
+            f"“{plain_text(text)}”"
+            for label, text in (("prompt", request.prompt), ("--no", request.negative_prompt))
+            if uses_weights(text)
+        ]
 
     def pick_sampler(self, asked: str | None, fallback: str) -> str:
         """The sampler for a run: `asked` (by the member or the model's preset) must be offered; the settings'

@@ -12,6 +12,7 @@ from diffusers import FluxPipeline
 from engine.families.base import PromptReader
 from engine.families.transformer import TransformerFamily
 from engine.preview import FLUX_FACTORS
+from engine.prompt_weights import plain_text
 from engine.request import GenerationRequest
 
 # The pipelines' default guidance for models that read one (FLUX.1-dev).
@@ -59,7 +60,7 @@ class FluxFamily(TransformerFamily):
 
     def prompt_arguments(self, prompts: list[str], negatives: list[str], guidance: float) -> dict:
         # No negative prompt: without true CFG (true_cfg_scale 1) the pipeline would encode it for nothing.
-        return {"prompt": prompts, "guidance_scale": guidance}
+        return {"prompt": [plain_text(prompt) for prompt in prompts], "guidance_scale": guidance}
 
     def check(self, request: GenerationRequest) -> list[str]:
         warnings = super().check(request)

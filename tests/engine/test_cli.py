@@ -14,6 +14,7 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from engine.outputs import RECORD_CHUNK
+from engine.request import GenerationRequest
 from tests.engine.conftest import pixels
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,3 +119,21 @@ def test_a_decompression_bomb_or_a_damaged_file_exits_2_without_decoding_it(imag
     for path in (bomb, damaged):
         result = imagine("--reproduce", str(path), "--out", "out")
         assert result.returncode == 2 and "cannot read" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_new_operations_and_image_prompt_replays_build_their_requests(tmp_path):
+    """--zoom/--canvas/--region build Custom Zoom, Make Square and Vary (Region) requests; a record made from one
+    image prompt replays from the file given with --image, never from the path stored in the PNG."""
+    from engine.cli import _replay, _request, build_parser
+
+    parser = build_parser()
+    square = _request(
+        parser.parse_args(["x", "--op", "zoom", "--zoom", "1", "--canvas", "1:1", "--image", "a.png"]), parser
+    )
+    assert (square.zoom, square.canvas_aspect) == (1.0, (1, 1))
+    region = _request(parser.parse_args(["x", "--op", "region", "--region", "4,0", "--image", "a.png"]), parser)
+    assert (region.region, region.count) == ((0, 4), 4)
+    stored = GenerationRequest(prompt="x", image_prompts=("/elsewhere/sources/a.png",))
+    assert _replay(stored, tmp_path / "mine.png", parser).image_prompts == (str(tmp_path / "mine.png"),)
+    with pytest.raises(SystemExit):
+        _replay(stored.model_copy(update={"image_prompts": ("/a.png", "/b.png")}), tmp_path / "mine.png", parser)

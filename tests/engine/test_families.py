@@ -81,6 +81,8 @@ def sources(flow_engine, tmp_path_factory):
         (Operation.UPSCALE, {}, (128, 128)),
         (Operation.ZOOM, {}, (64, 64)),
         (Operation.PAN, {"direction": Direction.RIGHT}, (96, 64)),
+        (Operation.ZOOM, {"zoom": 1.5, "canvas_aspect": (1, 1)}, (64, 64)),
+        (Operation.REGION, {"region": (4,)}, (64, 64)),
     ],
 )
 def test_image_operations(flow_engine, sources, model, operation, extra, size):
@@ -126,3 +128,12 @@ def test_a_prompt_past_the_t5_window_is_reported_in_t5_tokens(flow_engine):
     resolved = flow_engine.resolve(imagine("sd3", prompt=" ".join(["red fox"] * 200)))
     # 400 whole-word T5 tokens; T5 adds only an end token, so 255 of the 256 are the prompt's.
     assert resolved.warnings[0].startswith("Your prompt is 400 tokens but the model reads only 255")
+
+
+@pytest.mark.parametrize("model", FLOW_MODELS)
+def test_weights_are_left_out_with_a_warning_where_the_family_cannot_weight(flow_engine, model):
+    """FLUX and SD3 read the words alone (the pixels of the prompt typed without weights), and the member is told."""
+    weighted = flow_engine.run(imagine(model, prompt="a (red:1.5) fox::2 snow::1", count=1))
+    plain = flow_engine.run(imagine(model, prompt="a red fox, snow", count=1))
+    assert any("cannot weight prompts" in w and "“a red fox, snow”" in w for w in weighted.request.warnings)
+    assert np.array_equal(pixels(weighted.images[0]), pixels(plain.images[0]))

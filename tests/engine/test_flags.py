@@ -252,3 +252,53 @@ def test_a_default_model_that_is_gone_says_to_change_the_setting() -> None:
     registry = ModelRegistry([])
     with pytest.raises(FlagError, match="your default model 'turbo' .* /settings model"):
         parse_prompt("a cat", PromptDefaults(model="turbo"), models=registry)
+
+
+@pytest.mark.parametrize(
+    "flag", ["--oref https://x/y.png", "--ow 100", "--edit", "--sv 4", "--profile ab12", "--motion high", "--exp 25"]
+)
+def test_current_midjourney_parameters_are_ignored_with_a_warning(flag):
+    request = parse_prompt(f"a cat {flag} --seed 3")
+    assert request.seed == 3
+    assert request.warnings == (f"{flag.split()[0]} is a Midjourney option this bot does not have; ignored it",)
+
+
+def test_iw_sets_the_image_weight_and_round_trips():
+    request = parse_prompt("a cat --iw 2.5 --seed 1")
+    assert request.image_weight == 2.5
+    assert format_flags(request) == "--seed 1 --iw 2.5"
+    assert parse_prompt("a cat --seed 1 --iw 1").image_weight == 1.0
+    with pytest.raises(FlagError, match="--iw expects a number from 0 to 3"):
+        parse_prompt("a cat --iw 4")
+
+
+def test_repeat_left_in_a_prompt_is_ignored_with_a_warning():
+    assert "only /imagine does" in parse_prompt("a cat --repeat 2").warnings[0]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("cat::-2 dog::1", "the weights in your prompt cannot be used: the :: weights add up to -1"),
+        ("::2 cat", "each :: weight needs words before it"),
+        ("a (red:3) cat", "past the range of (words:weight), 0 to 2"),
+        ("a cat --no (blur:9)", "the weights in your --no cannot be used"),
+    ],
+)
+def test_unusable_prompt_weights_are_refused_when_typed(text, message):
+    with pytest.raises(FlagError) as error:
+        parse_prompt(text)
+    assert message in str(error.value)
+
+
+def test_the_docs_table_lists_every_flag_and_every_ignored_midjourney_parameter():
+    from pathlib import Path
+
+    from engine.flags import _FLAGS, EXPANDED_FLAGS, MIDJOURNEY_ONLY_FLAGS
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "prompt-flags.md").read_text()
+    section = docs[docs.index("## Midjourney's parameters") :]
+    table = section[: section.index("\n## ")]
+    names = {alias for flag in _FLAGS for alias in (flag.name, *flag.aliases)} | MIDJOURNEY_ONLY_FLAGS | EXPANDED_FLAGS
+    missing = sorted(name for name in names if f"`--{name}" not in table)
+    assert not missing, f"docs/prompt-flags.md's Midjourney table misses {missing}"

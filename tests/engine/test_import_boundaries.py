@@ -24,5 +24,7 @@ def test_engine_modules_import_nothing_from_discord_jobs_or_bot():
 
 
 def test_request_and_flags_stay_torch_free():
-    modules = imported_after("import engine.request, engine.flags, engine.cli")
+    modules = imported_after(
+        "import engine.request, engine.flags, engine.cli, engine.permutations, engine.prompt_weights"
+    )
     assert not modules & {"torch", "diffusers", "transformers"}

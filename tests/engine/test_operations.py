@@ -135,3 +135,114 @@ def test_an_operation_image_is_reproduced_bit_exactly_from_its_file(engine, sour
     replay, index, _ = read_record(saved.images[1])
     assert index == 1 and replay.operation == "variation"
     assert np.array_equal(pixels(engine.run(replay).images[0]), pixels(result.images[1]))
+
+
+@pytest.mark.parametrize(
+    "zoom, canvas_aspect, size, box",
+    [
+        (None, None, (80, 48), (16, 8, 40, 24)),  # the first Zoom Out button's 2×, as before
+        (2.0, None, (80, 48), (16, 8, 40, 24)),
+        (1.5, None, (80, 48), (8, 8, 56, 32)),
+        (1.0, (1, 1), (64, 64), (0, 8, 64, 40)),  # Make Square: the short sides are painted
+        (1.5, (1, 2), (48, 80), (8, 32, 32, 16)),  # Custom Zoom 1.5 with --ar 1:2
+    ],
+)
+def test_zoom_variants_give_the_documented_sizes_and_keep_the_source_exactly(
+    engine, source, zoom, canvas_aspect, size, box
+):
+    original = Image.open(source[0])
+    zoomed = operate(engine, source[0], "zoom", count=1, zoom=zoom, canvas_aspect=canvas_aspect).images[0]
+    assert zoomed.size == size
+    x, y, width, height = box
+    kept = zoomed.crop((x, y, x + width, y + height))
+    assert np.array_equal(pixels(kept), pixels(original.resize((width, height), Image.LANCZOS)))
+    assert distance(zoomed.resize(original.size), original) > 0
+
+
+def test_zooms_that_leave_nothing_to_paint_are_refused(engine, source):
+    from engine.engine import RequestError
+
+    with pytest.raises(ValueError, match="zoom 1 leaves nothing to paint"):
+        GenerationRequest(operation="zoom", prompt="x", source_image="a.png", zoom=1.0)
+    with pytest.raises(RequestError, match="leaves nothing to paint around the image"):
+        operate(engine, source[0], "zoom", zoom=1.0, canvas_aspect=(5, 3))
+    with pytest.raises(ValueError, match="between 1:4 and 4:1"):
+        GenerationRequest(operation="zoom", prompt="x", source_image="a.png", canvas_aspect=(5, 1))
+
+
+@given(
+    source_size=st.tuples(st.integers(8, 2048), st.integers(8, 2048)),
+    factor=st.floats(1.0, 2.0),
+    canvas_aspect=st.none() | st.tuples(st.integers(1, 4), st.integers(1, 4)),
+    multiple=st.sampled_from([8, 16, 64]),
+    max_pixels=st.integers(256 * 256, 2048 * 2048),
+)
+def test_a_zoom_canvas_stays_within_the_budget_and_holds_the_source(
+    source_size, factor, canvas_aspect, multiple, max_pixels
+):
+    from engine.engine import RequestError
+    from engine.operations.outpaint import zoom_layout
+
+    try:
+        layout = zoom_layout(source_size, factor, canvas_aspect, multiple, max_pixels)
+    except RequestError:
+        return
+    width, height = layout.canvas
+    x, y, placed_w, placed_h = layout.box
+    assert width * height <= max_pixels
+    assert width % multiple == 0 and height % multiple == 0
+    assert x >= 0 and x + placed_w <= width and y >= 0 and y + placed_h <= height
+    assert (placed_w, placed_h) != (width, height)
+
+
+def test_vary_region_repaints_the_chosen_cells_and_keeps_every_other_pixel(engine, source):
+    from engine.operations.region import cell_box
+
+    original = pixels(Image.open(source[0]))
+    result = operate(engine, source[0], "region", count=4, region=(0, 4), prompt="a blue star", steps=4)
+    assert result.request.strength == 0.8
+    assert len(result.images) == 4
+    chosen = np.zeros(original.shape[:2], dtype=bool)
+    for cell in (0, 4):
+        left, top, right, bottom = cell_box((80, 48), cell)
+        chosen[top:bottom, left:right] = True
+    for image in result.images:
+        repainted = pixels(image)
+        assert image.size == (80, 48)
+        assert np.array_equal(repainted[~chosen], original[~chosen])
+        assert np.abs(repainted[chosen] - original[chosen]).mean() > 5
+
+
+def test_the_region_masks_feather_inside_the_chosen_cells_only():
+    from engine.operations.region import cell_box, masks
+
+    paint, keep = masks((96, 96), (4,))
+    assert cell_box((96, 96), 4) == (32, 32, 64, 64)
+    keep_pixels = np.asarray(keep)
+    inside = np.zeros((96, 96), dtype=bool)
+    inside[32:64, 32:64] = True
+    assert (keep_pixels[~inside] == 255).all()
+    assert keep_pixels[48, 48] == 0 and 0 < keep_pixels[48, 33] < 255
+    assert np.array_equal(np.asarray(paint) == 255, inside)
+
+
+@pytest.mark.parametrize(
+    "source_size, factor, canvas_aspect, canvas, picture",
+    [
+        ((1024, 1024), 2.0, None, (1024, 1024), (512, 512)),
+        ((1344, 768), 2.0, None, (1344, 768), (672, 384)),
+        ((1024, 1024), 1.5, None, (1024, 1024), (680, 680)),
+        ((1344, 768), 1.5, None, (1344, 768), (896, 512)),
+        ((1344, 768), 1.0, (1, 1), (1024, 1024), (1024, 584)),
+        ((1024, 1024), 1.25, (16, 9), (1344, 768), (616, 616)),
+        ((1344, 768), 1.25, (16, 9), (1344, 768), (1072, 616)),
+        ((1024, 1024), 2.0, (2, 3), (832, 1248), (416, 416)),
+        ((1344, 768), 2.0, (2, 3), (832, 1248), (416, 240)),
+    ],
+)
+def test_the_zoom_sizes_in_the_docs(source_size, factor, canvas_aspect, canvas, picture):
+    """docs/prompt-flags.md's Zoom Out table, for an SDXL-size model (sides multiples of 32)."""
+    from engine.operations.outpaint import zoom_layout
+
+    layout = zoom_layout(source_size, factor, canvas_aspect, 32, 1024 * 1024)
+    assert (layout.canvas, layout.box[2:]) == (canvas, picture)

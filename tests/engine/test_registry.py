@@ -100,3 +100,17 @@ def test_up_to_max_loaded_models_stay_in_memory_least_recently_used_out_first(tw
         again = engine.model("default")
         assert (again is first) == (engine is two)  # with room for two, no reload
     assert one.models.names == ("default",) and two.models.names == ("copy", "default")
+
+
+def test_an_ip_adapter_names_its_weights_file_and_prefetch_downloads_the_hub_ones():
+    from engine.prefetch import hub_ip_adapters
+    from engine.settings import EngineSettings
+
+    hub = "h94/IP-Adapter/models/ip-adapter_sd15.safetensors"
+    models = f"sd=org/sd15?ip_adapter={hub}, mine=/srv/mine?ip_adapter=/srv/ip/ip-adapter.safetensors"
+    assert parse_models(models)[0].ip_adapter == hub
+    settings = EngineSettings(_env_file=None, model_id=None, models=models)
+    assert hub_ip_adapters(settings) == [("sd", hub)]
+    for wrong in ("h94/IP-Adapter", "h94/ip.safetensors", "/srv/ip/folder"):
+        with pytest.raises(ValueError, match="ip_adapter .* must name the weights file"):
+            parse_models(f"sd=org/sd15?ip_adapter={wrong}")

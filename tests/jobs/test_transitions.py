@@ -49,12 +49,19 @@ def result_for(public_id: str) -> JobResult:
     )
 
 
+async def settled(queue: SqlJobQueue) -> None:
+    """Until the place-in-line pass that follows a change has run: it runs on the queue's one background thread
+    (repeated passes inside the same task), so a task submitted after it finishes after it. (A fixed sleep
+    here failed on a loaded machine.)"""
+    await asyncio.wrap_future(queue._positions._executor.submit(lambda: None))
+
+
 async def heard(queue: SqlJobQueue, public_id: str, action) -> list[JobEvent]:
     """What a subscriber hears while `action` runs (place-in-line updates included, which follow a change)."""
-    await asyncio.sleep(0.15)  # let the place-in-line pass of the change before this one finish first
+    await settled(queue)  # the place-in-line pass of the change before this one has run
     subscription = queue._hub.subscribe(public_id)
     action()
-    await asyncio.sleep(0.15)  # the place-in-line pass runs on the queue's background thread
+    await settled(queue)  # and this one's
     queue._hub.unsubscribe(public_id, subscription)
     events = []
     while not subscription.queue.empty():
