@@ -24,33 +24,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import math
-import re
 import time
+from collections import OrderedDict
 from importlib import resources
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from sandbox.discord import Channel, DiscordEmulator, Interaction, Message, User
+from sandbox.discord import Attachment, Channel, DiscordEmulator, Interaction, Message, User
+from sandbox.page_input import (
+    PageError,
+    check_choice,
+    command_options,
+    command_view,
+    form_values,
+    read_image,
+    read_json,
+    safe_filename,
+    strings,
+)
 
-STATIC_FILES = {"app.js": "text/javascript", "style.css": "text/css"}
-# Option types the page can send: string, integer, boolean, number, attachment.
-STRING, INTEGER, BOOLEAN, NUMBER, ATTACHMENT = 3, 4, 5, 10, 11
-TYPED_OPTIONS = {STRING, INTEGER, BOOLEAN, NUMBER, ATTACHMENT}
+SCRIPTS = ("app.js", "common.js", "messages.js", "forms.js", "composer.js")
+STATIC_FILES = {"style.css": "text/css", **{name: "text/javascript" for name in SCRIPTS}}
 SELECT = 3
 # How long a command, press or choice waits for the bot's first answer, which may be a form to show. Discord
 # gives a bot 3 s; a loaded machine running the tests gets more.
 ANSWER_TIMEOUT = 10.0
 # A form nobody submits is forgotten after this long, as Discord's interaction tokens are.
 FORM_LIFETIME = 15 * 60.0
-# What a member may attach: the raster images a browser shows, known by their first bytes (never SVG, which
-# the emulator would serve on the page's own origin).
-IMAGE_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WebP", "image/gif": "GIF"}
-
-
-class PageError(Exception):
-    """Something the member typed or pressed that the sandbox cannot send; the message says what."""
+# The images members attached that the sandbox keeps serving: older ones are dropped (the bot has long since
+# fetched them), so repeated uploads cannot fill the memory.
+UPLOADS_KEPT = 32
 
 
 class SandboxPage:
@@ -61,8 +65,8 @@ class SandboxPage:
         self._seen: dict[int, tuple[int, bool]] = {}
         """What the sockets were last told of each message: (versions, deleted)."""
         self._pushing = False
-        self._uploads: dict[int, int] = {}
-        """Attachment id -> the member who uploaded it: only they can send it with a command."""
+        self._uploads: OrderedDict[int, int] = OrderedDict()
+        """Attachment id -> the member who uploaded it (oldest first): only they can send it with a command."""
         self._forms: dict[int, Interaction] = {}
         """Interactions the bot answered with a form that the page showed and nobody has submitted yet."""
         emu.listeners.append(self._changed)
@@ -105,7 +109,7 @@ class SandboxPage:
                     for member in self.members.values()
                 ],
                 "users": {str(user.id): user.username for user in emu.users.values()},
-                "commands": [_command_view(command) for command in commands],
+                "commands": [command_view(command) for command in commands],
                 "attachment_limit": emu.attachment_size_limit,
             }
         )
@@ -126,33 +130,25 @@ class SandboxPage:
         the answer's id is the option's value. At most the emulator's attachment limit, images only."""
         try:
             member = self._member(request.query.get("member"))
-            limit = self.emu.attachment_size_limit
-            too_large = PageError(f"that file is larger than {_mb(limit)}, the most Discord takes here")
-            if (request.content_length or 0) > limit:
-                raise too_large
-            data = bytearray()
-            async for chunk in request.content.iter_chunked(64 * 1024):
-                data += chunk
-                if len(data) > limit:
-                    raise too_large
-            content_type = _image_type(bytes(data))
-            if content_type is None:
-                raise PageError(f"only {', '.join(IMAGE_TYPES.values())} images can be attached")
-            attachment = self.emu.upload(_filename(request.query.get("filename")), bytes(data), content_type)
+            data, content_type = await read_image(request, self.emu.attachment_size_limit)
         except PageError as error:
             return web.json_response({"error": str(error)}, status=400)
+        attachment = self.emu.upload(safe_filename(request.query.get("filename")), data, content_type)
         self._uploads[attachment.id] = member.id
+        while len(self._uploads) > UPLOADS_KEPT:
+            oldest, _ = self._uploads.popitem(last=False)
+            self.emu.uploads.pop(oldest, None)
         return web.json_response({"id": str(attachment.id), "filename": attachment.filename, "size": attachment.size})
 
     async def command(self, request: web.Request) -> web.Response:
         try:
-            body = await request.json()
+            body = await read_json(request)
             member = self._member(body.get("member"))
             name = str(body.get("name", ""))
             command = next((command for command in self._commands() if command["name"] == name), None)
             if command is None:
                 raise PageError(f"/{name} is not one of the bot's commands")
-            options = self._options(command, body.get("options") or {}, member)
+            options = command_options(command, body.get("options") or {}, lambda id_: self._upload_of(member, id_))
             interaction = await self.emu.send_slash_command(name, options, user=member)
         except (PageError, ValueError, AssertionError) as error:
             return web.json_response({"error": str(error)}, status=400)
@@ -160,7 +156,7 @@ class SandboxPage:
 
     async def press(self, request: web.Request) -> web.Response:
         try:
-            body = await request.json()
+            body = await read_json(request)
             member = self._member(body.get("member"))
             message = self._message_for(member, body.get("message"))
             interaction = await self.emu.click_button(message, str(body.get("custom_id", "")), user=member)
@@ -170,19 +166,16 @@ class SandboxPage:
 
     async def choose(self, request: web.Request) -> web.Response:
         try:
-            body = await request.json()
+            body = await read_json(request)
             member = self._member(body.get("member"))
             message = self._message_for(member, body.get("message"))
             custom_id = str(body.get("custom_id", ""))
-            values = _strings(body.get("values"))
+            values = strings(body.get("values"))
             items = (item for row in message.components for item in row.get("components", []))
             select = next((i for i in items if i.get("type") == SELECT and i.get("custom_id") == custom_id), None)
             if select is None:
                 raise PageError("that message has no such menu")
-            offered = {option.get("value") for option in select.get("options", [])}
-            low, high = select.get("min_values", 1), select.get("max_values", 1)
-            if not set(values) <= offered or not low <= len(values) <= high:
-                raise PageError(f"choose {low} to {high} of the menu's options")
+            check_choice(select, values)
             interaction = await self.emu.choose(message, custom_id, values, user=member)
         except (PageError, ValueError, AssertionError) as error:
             return web.json_response({"error": str(error)}, status=400)
@@ -191,14 +184,10 @@ class SandboxPage:
     async def submit(self, request: web.Request) -> web.Response:
         """A form the bot opened, sent back once, by the member it was opened for (Cancel sends nothing)."""
         try:
-            body = await request.json()
+            body = await read_json(request)
             member = self._member(body.get("member"))
             opened = self._form_for(member, body.get("interaction"))
-            given = body.get("values") or {}
-            if not isinstance(given, dict):
-                raise PageError("a form's values are given by field")
-            values = {str(key): value if isinstance(value, str) else _strings(value) for key, value in given.items()}
-            await self.emu.submit_modal(opened, values, user=member)
+            await self.emu.submit_modal(opened, form_values(body.get("values") or {}), user=member)
         except (PageError, ValueError, AssertionError) as error:
             return web.json_response({"error": str(error)}, status=400)
         self._forms.pop(opened.id, None)
@@ -263,50 +252,10 @@ class SandboxPage:
     def _commands(self) -> list[dict[str, Any]]:
         return self.emu.commands.get(self.emu.guild.id) or self.emu.commands.get(None) or []
 
-    def _options(self, command: dict[str, Any], given: Any, member: User) -> dict[str, Any]:
-        """The options as Discord's client sends them: declared ones only, of their type, within their limits and
-        choices; an attachment option names a file this member uploaded."""
-        if not isinstance(given, dict):
-            raise PageError("options are given by name")
-        declared = {option["name"]: option for option in command.get("options", [])}
-        options = {}
-        for name, value in given.items():
-            option = declared.get(name)
-            if option is None or option.get("type") not in TYPED_OPTIONS:
-                raise PageError(f"/{command['name']} has no option {name}")
-            if value not in ("", None):
-                options[name] = self._option_value(option, value, member)
-        for option in declared.values():
-            if option.get("required") and option["name"] not in options:
-                raise PageError(f"/{command['name']} needs {option['name']}")
-        return options
-
-    def _option_value(self, option: dict[str, Any], value: Any, member: User) -> Any:
-        name, kind = option["name"], option.get("type")
-        if kind == ATTACHMENT:
-            with contextlib.suppress(TypeError, ValueError):
-                attachment = self.emu.uploads.get(int(value))
-                if attachment is not None and self._uploads.get(attachment.id) == member.id:
-                    return attachment
-            raise PageError(f"{name} must be a file you attached")
-        if kind == BOOLEAN and not isinstance(value, bool):
-            raise PageError(f"{name} is true or false")
-        if kind in (INTEGER, NUMBER):
-            number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-            if not number or (kind == INTEGER and value % 1):
-                raise PageError(f"{name} must be a {'whole ' if kind == INTEGER else ''}number")
-            value = int(value) if kind == INTEGER else float(value)
-            if not option.get("min_value", value) <= value <= option.get("max_value", value):
-                raise PageError(f"{name} must be from {option.get('min_value')} to {option.get('max_value')}")
-        if kind == STRING:
-            if not isinstance(value, str):
-                raise PageError(f"{name} must be text")
-            low, high = option.get("min_length", 0), option.get("max_length", 6000)
-            if not low <= len(value) <= high:
-                raise PageError(f"{name} must be {low} to {high} characters long")
-        if "choices" in option and value not in [choice["value"] for choice in option["choices"]]:
-            raise PageError(f"{name} must be one of {', '.join(str(c['value']) for c in option['choices'])}")
-        return value
+    def _upload_of(self, member: User, attachment_id: int) -> Attachment | None:
+        """An image this member uploaded (and the sandbox still keeps)."""
+        attachment = self.emu.uploads.get(attachment_id)
+        return attachment if attachment is not None and self._uploads.get(attachment_id) == member.id else None
 
     def _form_for(self, member: User, interaction_id: Any) -> Interaction:
         with contextlib.suppress(TypeError, ValueError):
@@ -364,57 +313,6 @@ class SandboxPage:
             "dm": message.guild_id is None,
         }
         return view
-
-
-# What the page's command box needs of an option, besides its name, description, type and whether it is required.
-OPTION_LIMITS = ("choices", "min_value", "max_value", "min_length", "max_length")
-
-
-def _command_view(command: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "name": command["name"],
-        "description": command.get("description", ""),
-        "options": [
-            {
-                "name": option["name"],
-                "description": option.get("description", ""),
-                "type": option.get("type"),
-                "required": bool(option.get("required")),
-                **{key: option[key] for key in OPTION_LIMITS if key in option},
-            }
-            for option in command.get("options", [])
-            if option.get("type") in TYPED_OPTIONS
-        ],
-    }
-
-
-def _strings(values: Any) -> list[str]:
-    if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
-        raise PageError("choices are a list of values")
-    return values
-
-
-def _image_type(data: bytes) -> str | None:
-    """The image type `data` is, from its first bytes (what the browser said is not trusted)."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "image/gif"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
-
-
-def _filename(name: str | None) -> str:
-    """A file name that is safe in the attachment's URL: letters, digits, dots, dashes and underscores."""
-    base = re.sub(r"[^A-Za-z0-9._-]+", "_", (name or "").replace("\\", "/").rsplit("/", 1)[-1])
-    return base.strip("._")[-100:] or "image"
-
-
-def _mb(size: int) -> str:
-    return f"{size / 1024 / 1024:g} MB"
 
 
 async def _send(socket: web.WebSocketResponse, payload: dict[str, Any]) -> None:

@@ -4,17 +4,20 @@ as Discord's client sends them. Fast; the browser test drives the same routes th
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import discord
+import pytest
 import pytest_asyncio
 from discord import app_commands
 from PIL import Image
 
+from sandbox import page as page_module
 from sandbox.discord import DiscordEmulator, User
-from sandbox.page import SandboxPage
+from sandbox.page import STATIC_FILES, SandboxPage
 from tests.sandbox.fixtures import running_client
 
 ATTACHMENT_LIMIT = 4096
@@ -44,7 +47,7 @@ class Buttons(discord.ui.View):
 class Form(discord.ui.Modal):
     def __init__(self) -> None:
         super().__init__(title="Remix")
-        self.text = discord.ui.TextInput(label="Prompt", default="a red fox", max_length=50)
+        self.text = discord.ui.TextInput(label="Prompt", default="a red fox", min_length=3, max_length=50)
         self.cells = discord.ui.Select(options=[discord.SelectOption(label=n, value=n) for n in "xyz"], max_values=3)
         self.add_item(self.text)
         self.add_item(discord.ui.Label(text="Cells", component=self.cells))
@@ -166,8 +169,9 @@ async def test_a_form_opens_for_the_presser_and_goes_back_once(page: Page) -> No
     values = {text["custom_id"]: "a blue fox", cells["custom_id"]: ["x", "z"]}
     status, refused = await page.post("submit", page.bob, interaction=form["interaction"], values=values)
     assert status == 400 and "closed" in refused["error"]
-    too_long = {**values, text["custom_id"]: "x" * 51}
-    assert (await page.post("submit", emu.user, interaction=form["interaction"], values=too_long))[0] == 400
+    for wrong in ({text["custom_id"]: "x" * 51}, {text["custom_id"]: "ab"}, {cells["custom_id"]: ["x", "q"]}):
+        refused = await page.post("submit", emu.user, interaction=form["interaction"], values={**values, **wrong})
+        assert refused[0] == 400, wrong
     assert (await page.post("submit", emu.user, interaction=form["interaction"], values=values)) == (200, {"ok": True})
     assert await reply(emu, 2) == "got a blue fox x,z"
     assert (await page.post("submit", emu.user, interaction=form["interaction"], values=values))[0] == 400
@@ -209,3 +213,32 @@ async def test_direct_messages_show_to_their_member_only(page: Page) -> None:
     assert status == 400 and "gone" in refused["error"]
     status, answer = await page.post("press", emu.user, message=dm["id"], custom_id="edit")
     assert status == 200 and answer["form"]["title"] == "Remix"
+
+
+async def test_bodies_are_bounded_and_old_uploads_dropped(page: Page, monkeypatch: pytest.MonkeyPatch) -> None:
+    emu = page.emu
+    status, refused = await page.post("command", emu.user, name="draw", options={"prompt": "x" * 70_000})
+    assert status == 400 and "too large" in refused["error"]
+    async with page.http.post(f"{emu.base_url}/sandbox/command", data=b"[1, 2]") as response:
+        assert response.status == 400
+
+    monkeypatch.setattr(page_module, "UPLOADS_KEPT", 2)
+    first, second, third = [(await page.upload(emu.user, png()))[1]["id"] for _ in range(3)]
+    assert int(first) not in emu.uploads and {int(second), int(third)} <= set(emu.uploads)
+    refused = await page.post("command", emu.user, name="draw", options={"prompt": "x", "image": first})
+    assert refused[0] == 400
+    assert (await page.post("command", emu.user, name="draw", options={"prompt": "x", "image": third}))[0] == 200
+
+
+async def test_the_page_and_every_script_it_imports_are_served(page: Page) -> None:
+    async with page.http.get(page.emu.base_url + "/") as response:
+        assert response.status == 200 and "app.js" in await response.text()
+    scripts = {"app.js"}
+    for name in sorted(STATIC_FILES):
+        async with page.http.get(f"{page.emu.base_url}/sandbox/static/{name}") as response:
+            assert response.status == 200, name
+            scripts |= set(re.findall(r'from "\./([\w.-]+)"', await response.text()))
+    assert len(scripts) > 3 and scripts <= set(STATIC_FILES)
+    for name in ("../page.py", "page.py", "nope.js"):
+        async with page.http.get(f"{page.emu.base_url}/sandbox/static/{name}") as response:
+            assert response.status == 404, name
