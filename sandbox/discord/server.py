@@ -474,7 +474,9 @@ def _submitted_field(field: dict[str, Any], values: dict[str, str | Sequence[str
         value = values.get(custom_id, field.get("value") or "")
         if field.get("required", True) and not value:
             raise ValueError(f"the modal's field {custom_id!r} is required")
-        if len(value) > field.get("max_length", 4000):
+        if not isinstance(value, str):
+            raise ValueError(f"the modal's field {custom_id!r} takes text")
+        if value and not field.get("min_length", 0) <= len(value) <= field.get("max_length", 4000):
             raise ValueError(f"Discord would not let {len(value)} characters into {custom_id!r}")
         return {"type": TEXT_INPUT, "custom_id": custom_id, "value": value}
     chosen = list(
@@ -483,6 +485,9 @@ def _submitted_field(field: dict[str, Any], values: dict[str, str | Sequence[str
     low, high = field.get("min_values", 1), field.get("max_values", 1)
     if not low <= len(chosen) <= high:
         raise ValueError(f"Discord would not let {len(chosen)} choices into {custom_id!r} ({low} to {high})")
+    offered = {option.get("value") for option in field.get("options", [])}
+    if field.get("type") == SELECT and not set(chosen) <= offered:
+        raise ValueError(f"{sorted(set(chosen) - offered)} are not among the options of {custom_id!r}")
     return {"type": field.get("type"), "custom_id": custom_id, "values": chosen}
 
 
