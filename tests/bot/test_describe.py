@@ -72,6 +72,11 @@ async def test_describe_suggests_four_prompts_and_a_number_imagines_one(
             f"imagine:delete:{emu.user.id}",
         ]
 
+        shown = await reply_to(emu, await emu.send_slash_command("show", {"job": job.public_id}), "the repost")
+        assert shown.content == message.content and shown.custom_ids() == message.custom_ids()
+        answer = await reply_to(emu, await emu.send_slash_command("reproduce", {"job": job.public_id}), "refusal")
+        assert answer.ephemeral and "is a /describe" in answer.content
+
         bob = emu.make_user("bob")
         press = await emu.click_button(message, f"imagine:suggestion:{job.public_id}:2", user=bob)
         assert "Queued" in (await reply_to(emu, press, "the receipt")).content
