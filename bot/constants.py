@@ -65,9 +65,11 @@ class BotSettings(BaseSettings):
         return value
 
     def cooldowns(self) -> dict[str, Rate | None]:
-        """By action: the slash commands that have one, and `buttons`."""
+        """By action: the slash commands that have one, and `buttons`. /describe queues a job as /imagine does, so
+        it has /imagine's rate (in a bucket of its own)."""
         return {
             "imagine": self.cooldown_imagine,
+            "describe": self.cooldown_imagine,
             "show": self.cooldown_show,
             "reproduce": self.cooldown_reproduce,
             "buttons": self.cooldown_buttons,

@@ -85,6 +85,10 @@ SEND_TO_DM = ButtonSpec("dm", (JOB_ID, INDEX))
 PAN = ButtonSpec("pan", (JOB_ID, INDEX, DIRECTION))
 DETAILS = ButtonSpec("details", (JOB_ID, INDEX))
 DELETE = ButtonSpec("delete", (USER_ID,))
+# Under a /describe's suggestions: 1️⃣–4️⃣ /imagine suggestion `index` of the job (read from the job, never from
+# the id), 🔄 describes the job's image again.
+SUGGESTION = ButtonSpec("suggestion", (JOB_ID, INDEX))
+DESCRIBE_AGAIN = ButtonSpec("describe", (JOB_ID,))
 # Every spec whose id names a job: an image message's buttons say which job it shows.
 JOB_SPECS = (
     SEPARATE,
@@ -99,6 +103,8 @@ JOB_SPECS = (
     PAN,
     SEND_TO_DM,
     DETAILS,
+    SUGGESTION,
+    DESCRIBE_AGAIN,
 )
 
 
@@ -136,7 +142,8 @@ class PersistentButton(discord.ui.DynamicItem[discord.ui.Button], template=GRAMM
 
 
 def job_shown_in(message: discord.Message) -> str | None:
-    """The job whose images `message` shows, read from its buttons (a grid's U1, an image's Vary, …)."""
+    """The job whose images (or suggestions) `message` shows, read from its buttons (a grid's U1, an image's Vary,
+    a /describe's 1️⃣, …)."""
     for row in message.components:
         for item in getattr(row, "children", ()):
             custom_id = getattr(item, "custom_id", None) or ""

@@ -24,6 +24,7 @@ import dataclasses
 import logging
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Protocol
 
 import aiohttp
@@ -33,12 +34,13 @@ from bot import content_policy, public_messages
 from bot.constants import BotSettings
 from bot.content_policy import OUTSIDE_A_SERVER, SHOW_EVERYTHING, Showing, Venue
 from bot.errors import UserFacingError
-from bot.layouts import grid_view, image_view
+from bot.layouts import grid_view, image_view, suggestions_view
 from bot.member_settings import MemberSettings
 from bot.throttle import ThrottledWriter
 from bot.uploads import ImageEncoder, UnreadableImage, Upload, UploadTooLarge, fit_file, fit_png, withhold
 from engine.budgets import upscale_refusal
 from engine.outputs import grid_cell
+from engine.request import Operation
 from jobs import JobService
 from jobs.events import (
     TERMINAL_EVENTS,
@@ -94,12 +96,22 @@ class ImageLayout:
 
 
 @dataclass(frozen=True)
+class SuggestionsLayout:
+    job_id: str
+    count: int
+    owner_id: int
+
+    def view(self) -> discord.ui.View:
+        return suggestions_view(self.job_id, self.count, self.owner_id)
+
+
+@dataclass(frozen=True)
 class JobMessage:
     """Everything the message shows; equal states are not written twice."""
 
     content: str
     upload: Upload | None = None
-    layout: GridLayout | ImageLayout | None = None
+    layout: GridLayout | ImageLayout | SuggestionsLayout | None = None
     final: bool = False
 
 
@@ -372,7 +384,10 @@ def finished_message(
     """The grid (or the single image of an upscale) with its buttons, fitted under the upload limit, shown as
     `showing` says: withheld images are grey tiles in the grid (so U1–U4 still match what is seen; a single
     image or a grid of only withheld ones is not posted at all), and the message says why. An image that
-    cannot be opened (damaged, or larger than the bot makes) ends the message with that reason."""
+    cannot be opened (damaged, or larger than the bot makes) ends the message with that reason. A /describe shows
+    its suggestions instead (`described_message`)."""
+    if job.request.operation is Operation.DESCRIBE:
+        return described_message(job, upload_limit, max_pixels)
     images = job.images
     single = len(images) == 1
     if single:
@@ -399,6 +414,19 @@ def finished_message(
         return JobMessage(public_messages.job_content(request, user_id, status), final=True)
     upload = dataclasses.replace(upload, spoiler=showing.spoiler)
     return JobMessage(public_messages.job_content(request, user_id, notes=notes), upload, layout, final=True)
+
+
+def described_message(job: JobView, upload_limit: int, max_pixels: int) -> JobMessage:
+    """A finished /describe: its numbered suggestions with 1️⃣–4️⃣ and 🔄, under the image they describe (the stored
+    copy of the member's image; left out when it no longer fits or opens, since the suggestions are the result)."""
+    layout = SuggestionsLayout(job.public_id, len(job.suggestions), job.user_id)
+    content = public_messages.described_content(job.user_id, job.suggestions)
+    try:
+        upload = fit_file(Path(job.request.source_image), job.public_id, upload_limit, max_pixels)
+    except (UploadTooLarge, UnreadableImage) as error:
+        log.warning("Job %s: its described image is not shown (%s)", job.public_id, error)
+        upload = None
+    return JobMessage(content, upload, layout, final=True)
 
 
 def _withheld_grid(job: JobView, showing: Showing, max_pixels: int) -> bytes:

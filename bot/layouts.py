@@ -1,4 +1,4 @@
-"""What a finished grid and a single image show under them: their buttons (at most 5 rows of 5).
+"""What a finished grid, a single image and a /describe show under them: their buttons (at most 5 rows of 5).
 
 Each button is drawn from its spec in `bot.custom_ids`; the feature that answers it defines its
 `PersistentButton` class beside its logic.
@@ -11,6 +11,7 @@ import discord
 from bot.custom_ids import (
     CUSTOM_ZOOM,
     DELETE,
+    DESCRIBE_AGAIN,
     DETAILS,
     ENLARGE,
     MAKE_SQUARE,
@@ -18,6 +19,7 @@ from bot.custom_ids import (
     REROLL,
     SEND_TO_DM,
     SEPARATE,
+    SUGGESTION,
     VARY,
     VARY_REGION,
     ZOOM_OUT,
@@ -26,6 +28,8 @@ from bot.custom_ids import (
 from engine.request import Direction
 
 GRID_BUTTON_IMAGES = 4  # U1–U4 and V1–V4, as Midjourney shows; larger batches still get one grid
+# One per suggestion; with 🔄 beside them they fill a row.
+NUMBERS = ("1️⃣", "2️⃣", "3️⃣", "4️⃣")
 ARROWS = {Direction.LEFT: "⬅️", Direction.RIGHT: "➡️", Direction.UP: "⬆️", Direction.DOWN: "⬇️"}
 
 
@@ -70,4 +74,15 @@ def image_view(
     view.add_item(_button(SEND_TO_DM.custom_id(job_id, index), row=4, emoji="📩"))
     view.add_item(_button(DETAILS.custom_id(job_id, index), row=4, emoji="ℹ️"))
     view.add_item(_button(DELETE.custom_id(owner_id), row=4, emoji="🗑️", style=discord.ButtonStyle.danger))
+    return view
+
+
+def suggestions_view(job_id: str, count: int, owner_id: int) -> discord.ui.View:
+    """Under a /describe's suggestions, as on Midjourney: 1️⃣–4️⃣ (one per suggestion) and 🔄 (describe again); 🗑️
+    below them."""
+    view = discord.ui.View(timeout=None)
+    for index, number in enumerate(NUMBERS[:count], start=1):
+        view.add_item(_button(SUGGESTION.custom_id(job_id, index), row=0, emoji=number))
+    view.add_item(_button(DESCRIBE_AGAIN.custom_id(job_id), row=0, emoji="🔄"))
+    view.add_item(_button(DELETE.custom_id(owner_id), row=1, emoji="🗑️", style=discord.ButtonStyle.danger))
     return view

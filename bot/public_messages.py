@@ -11,11 +11,14 @@ import re
 
 import discord
 
+from bot.layouts import NUMBERS
 from engine.flags import format_flags
 from engine.request import GenerationRequest, Operation
 
 MAX_CONTENT = 2000
 MAX_NOTES = 500
+# Each /describe suggestion shown; four of them and the header stay well within MAX_CONTENT.
+MAX_SUGGESTION = 400
 MARKDOWN_CHARACTERS = re.compile(r"([\\*_~|`<>#\[\]])")
 ELLIPSIS = "…"
 
@@ -70,6 +73,13 @@ def job_content(request: GenerationRequest, user_id: int, status: str = "", *, n
     return _caption(request, suffix)
 
 
+def described_content(user_id: int, suggestions: tuple[str, ...]) -> str:
+    """A finished /describe: its numbered suggestions, each shown as plain text (a model wrote them, from an image
+    a member chose, so they may hold markdown or mentions like any member text)."""
+    lines = [f"{number} {quoted(text, MAX_SUGGESTION)}" for number, text in zip(NUMBERS, suggestions, strict=False)]
+    return _caption_of_describe(f" - <@{user_id}>\n\n" + "\n\n".join(lines))
+
+
 def image_content(request: GenerationRequest, user_id: int, index: int) -> str:
     """The text above one image separated from a grid (U1–U4)."""
     return _caption(request, f" - Image #{index} <@{user_id}>")
@@ -77,10 +87,17 @@ def image_content(request: GenerationRequest, user_id: int, index: int) -> str:
 
 def _caption(request: GenerationRequest, suffix: str) -> str:
     """Bold prompt and flags; the prompt gives way first so the flags stay readable."""
+    if request.operation is Operation.DESCRIBE:
+        return _caption_of_describe(suffix)
     budget = MAX_CONTENT - len(suffix) - len("****")
     flags = _fit(_escape(format_flags(request)), budget // 2)
     prompt = _fit(_escape(request.prompt.strip()), budget - len(flags) - 1)
     return f"**{' '.join(part for part in (prompt, flags) if part)}**{suffix}"
+
+
+def _caption_of_describe(suffix: str) -> str:
+    """A /describe has no prompt: its suggestions are what it makes."""
+    return f"**/describe**{suffix}"
 
 
 def _escape(text: str) -> str:

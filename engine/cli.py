@@ -28,7 +28,7 @@ EXIT_BAD_INPUT = 2
 EXIT_MODEL_NOT_FOUND = 3
 EXIT_INTERRUPTED = 130
 VARIATION_COUNT = 4
-IMAGE_OPERATIONS = [op.value for op in Operation if op is not Operation.IMAGINE]
+IMAGE_OPERATIONS = [op.value for op in Operation if op not in (Operation.IMAGINE, Operation.DESCRIBE)]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,6 +21,7 @@ import transformers
 from PIL import Image
 
 from engine import budgets, loading, operations
+from engine.captions import Captioner
 from engine.memory import MemorySaving
 from engine.model import LoadedModel
 from engine.noise import image_generator, initial_noise
@@ -31,6 +32,7 @@ from engine.prompt_weights import plain_text
 from engine.request import DEFAULT_IMAGE_WEIGHT, GenerationRequest, Operation
 from engine.resident import ResidentModels
 from engine.results import (
+    DescriptionResult,
     GenerationCancelled,
     GenerationResult,
     ModelNotFoundError,
@@ -50,6 +52,10 @@ from engine.tiling import seamless
 ProgressCallback = Callable[[Progress], None]
 __all__ = ["Engine", "GenerationCancelled", "GenerationResult", "ModelNotFoundError", "Progress", "RequestError"]
 WARM_UP_STEPS = 2
+NO_CAPTIONER = (
+    "Describing images is not turned on for this bot: its operator can set CAPTION_MODEL to a captioning model "
+    "(e.g. Salesforce/blip-image-captioning-base) and restart it."
+)
 
 
 class Engine:
@@ -71,6 +77,9 @@ class Engine:
         self._upscaler = None
         self.content_filter = ContentFilter.from_settings(self.settings, self.device, self.dtype)
         """Which images are unsafe: each model's own safety checker, and CONTENT_CLASSIFIER when set."""
+        caption_model = self.settings.caption_model
+        self.captioner = Captioner(caption_model, self.device, self.dtype) if caption_model else None
+        """/describe's writer (CAPTION_MODEL), loaded on first use; None when the operator set none."""
         self._lock = threading.RLock()
         self._largest_image = budgets.largest_image(self.settings.max_pixels, self.settings.upscale_budget)
 
@@ -113,6 +122,8 @@ class Engine:
         model's registry entry, else its family, else the settings; warn about truncated prompts and what the
         model's family ignores. A request past a pixel budget (a stored one too, after the operator lowered it),
         for an unregistered model or LoRA, or asking what the family cannot do raises RequestError."""
+        if request.operation is Operation.DESCRIBE:
+            raise ValueError("a describe request makes no images: run it with Engine.describe")
         model = self.model(request.model)
         preset, settings, family = model.entry, self.settings, model.family
         guidance = next(
@@ -183,6 +194,21 @@ class Engine:
         if len(callbacks) != len(resolved):
             raise ValueError("run_batch needs one on_progress entry per request")
         return self._generate(resolved, callbacks, cancel, preview)
+
+    def describe(self, request: GenerationRequest, *, cancel: threading.Event | None = None) -> DescriptionResult:
+        """/describe: `request.count` prompt suggestions for its source image, written by CAPTION_MODEL with the
+        request's seed. No model is needed, so none is loaded."""
+        if request.operation is not Operation.DESCRIBE:
+            raise ValueError("Engine.describe takes describe requests; run() makes images")
+        if self.captioner is None:
+            raise RequestError(NO_CAPTIONER)
+        if cancel is not None and cancel.is_set():
+            raise GenerationCancelled()
+        image = open_source(request.source_image, self._largest_image)
+        suggestions = self.captioner.suggestions(image, request.count, request.seed)
+        if not suggestions:
+            raise RequestError("The captioning model found nothing to say about this image; try another image.")
+        return DescriptionResult(request, suggestions, self.captioner.source)
 
     def _generate(self, requests, callbacks, cancel, preview) -> list[GenerationResult]:
         if cancel is not None and cancel.is_set():

@@ -1,6 +1,6 @@
-"""`python -m engine.prefetch`: download every registered hub model (MODEL_ID, MODELS, UPSCALER_MODEL) and the
-models' hub IP-Adapters and the content classifier (CONTENT_CLASSIFIER) into the Hugging Face cache, before the
-bot takes its first job.
+"""`python -m engine.prefetch`: download every registered hub model (MODEL_ID, MODELS, UPSCALER_MODEL), the
+models' hub IP-Adapters, the content classifier (CONTENT_CLASSIFIER) and the captioner (CAPTION_MODEL) into the
+Hugging Face cache, before the bot takes its first job.
 
 The queue runs this at start-up, before it reports ready, so no member's job ever waits on a download
 or starts one: engine processes then run with the hub offline. Progress goes to the console (the
@@ -41,11 +41,18 @@ def hub_classifier(settings: EngineSettings) -> str | None:
     return source if source and not looks_like_path(source) else None
 
 
+def hub_captioner(settings: EngineSettings) -> str | None:
+    """The captioner's hub id, when CAPTION_MODEL names one (not a local folder)."""
+    source = settings.caption_model
+    return source if source and not looks_like_path(source) else None
+
+
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from engine import ip_adapter
+    from engine.captions import download_captioner
     from engine.loading import download
-    from engine.results import ContentFilterUnavailable, ModelNotFoundError
+    from engine.results import CaptionerUnavailable, ContentFilterUnavailable, ModelNotFoundError
     from engine.safety import download_classifier
 
     settings = EngineSettings()
@@ -71,6 +78,14 @@ def main() -> int:
             download_classifier(classifier)
         except ContentFilterUnavailable as error:
             print(f"content classifier: {error}", file=sys.stderr)
+            failed += 1
+    captioner = hub_captioner(settings)
+    if captioner:
+        log.info("making sure the captioner (%s) is downloaded", captioner)
+        try:
+            download_captioner(captioner)
+        except CaptionerUnavailable as error:
+            print(f"captioner: {error}", file=sys.stderr)
             failed += 1
     return EXIT_DOWNLOAD_FAILED if failed else 0
 

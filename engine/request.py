@@ -37,6 +37,8 @@ DEFAULT_IMAGE_WEIGHT = 1.0
 MIN_ZOOM, MAX_ZOOM = 1.0, 2.0
 # Vary (Region) picks among the 3×3 cells of an image, numbered row by row from the top left.
 REGION_CELLS = 9
+# /describe's suggestions, as Midjourney's four.
+DESCRIBE_SUGGESTIONS = 4
 
 
 class Operation(StrEnum):
@@ -47,6 +49,8 @@ class Operation(StrEnum):
     PAN = "pan"
     REGION = "region"
     """Vary (Region): repaint the chosen cells of an image, keep the rest pixel for pixel."""
+    DESCRIBE = "describe"
+    """/describe: `count` prompt suggestions for an image, written by the operator's CAPTION_MODEL; no images."""
 
 
 class Direction(StrEnum):
@@ -63,7 +67,9 @@ OPERATION_MODES: dict[Operation, tuple[str, ...]] = {
 }
 
 # Operations that work on an existing image and therefore need `source_image`.
-IMAGE_OPERATIONS = frozenset({Operation.VARIATION, Operation.UPSCALE, Operation.ZOOM, Operation.PAN, Operation.REGION})
+IMAGE_OPERATIONS = frozenset(
+    {Operation.VARIATION, Operation.UPSCALE, Operation.ZOOM, Operation.PAN, Operation.REGION, Operation.DESCRIBE}
+)
 
 
 class LoraChoice(BaseModel):

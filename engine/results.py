@@ -64,6 +64,18 @@ class GenerationResult:
         return bool(self.flagged) and self.flagged[position]
 
 
+@dataclass(frozen=True)
+class DescriptionResult:
+    """What /describe produced: prompt suggestions for the request's source image, and no images."""
+
+    request: GenerationRequest
+    suggestions: tuple[str, ...]
+    """Distinct, non-empty, in the captioner's order; as many as the request's `count` unless the captioner found
+    fewer different ones."""
+    model: str
+    """The captioner that wrote them (CAPTION_MODEL)."""
+
+
 class GenerationCancelled(Exception):
     """The run's cancel event was set; no images were produced."""
 
@@ -83,3 +95,8 @@ class ModelNotFoundError(RuntimeError):
 class ContentFilterUnavailable(RuntimeError):
     """The operator's content classifier (CONTENT_CLASSIFIER) cannot be loaded or run, so no image of the job is
     let out unchecked; the message names the setting and how to fix it (for the log, not for members)."""
+
+
+class CaptionerUnavailable(ModelNotFoundError):
+    """The operator's captioning model (CAPTION_MODEL) cannot be loaded or run; the message names the setting and
+    how to fix it (for the log, not for members)."""

@@ -19,16 +19,15 @@ age-restricted channels) is the bot's business (`bot.content_policy`); the engin
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Sequence
 
 import torch
 from PIL import Image
 
+from engine import helper_models
 from engine.results import ContentFilterUnavailable
 from engine.settings import EngineSettings
-from engine.sources import looks_like_path
 
 log = logging.getLogger(__name__)
 
@@ -123,26 +122,7 @@ class ImageClassifier:
 
 
 def _from_pretrained(loader, source: str, **options):
-    """The local cache (or folder) first; the hub only when this process may reach it. Engine processes run
-    with HF_HUB_OFFLINE set, after the bot downloaded the classifier at start-up."""
-    if looks_like_path(source):
-        return loader.from_pretrained(os.path.expanduser(source), **options)
-    try:
-        return loader.from_pretrained(source, local_files_only=True, **options)
-    except (OSError, ValueError):
-        if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}:
-            raise ContentFilterUnavailable(
-                f"{SETTING} {source!r} is not in the Hugging Face cache and this process runs with the hub offline "
-                "(engine processes always do). The bot downloads it at start-up: check the start-up log for why that "
-                f"failed, or set {SETTING} to a local folder."
-            ) from None
-    try:
-        return loader.from_pretrained(source, **options)
-    except Exception as error:  # the hub client raises many unrelated error types for one cause
-        raise ContentFilterUnavailable(
-            f"{SETTING} {source!r} could not be downloaded from the Hugging Face hub ({type(error).__name__}: "
-            f"{error}). Check the id, or set {SETTING} to a local folder."
-        ) from error
+    return helper_models.from_pretrained(loader, source, setting=SETTING, error=ContentFilterUnavailable, **options)
 
 
 class ContentFilter:
@@ -179,12 +159,4 @@ class ContentFilter:
 
 def download_classifier(source: str) -> None:
     """Bring a hub classifier's files into the Hugging Face cache (start-up, `engine.prefetch`)."""
-    from huggingface_hub import snapshot_download
-
-    try:
-        snapshot_download(source, allow_patterns=["*.json", "*.safetensors", "*.bin", "*.txt"])
-    except Exception as error:  # the hub client raises many unrelated error types for one cause
-        raise ContentFilterUnavailable(
-            f"{SETTING} {source!r} could not be downloaded from the Hugging Face hub ({type(error).__name__}: "
-            f"{error}). Check the network and the id, or set {SETTING} to a local folder."
-        ) from error
+    helper_models.download(source, setting=SETTING, error=ContentFilterUnavailable)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from engine.loras import RegisteredLora, parse_loras
@@ -13,6 +13,19 @@ from engine.registry import DEFAULT_MODEL, ModelRegistry, RegisteredModel, looks
 
 CompileSetting = Literal["off", "default", "max-autotune-no-cudagraphs", "reduce-overhead"]
 QuantizationSetting = Literal["off", "bnb-nf4", "bnb-int8", "torchao-int8"]
+# Per helper-model field: its setting, what its folder holds, and a hub id that fits.
+HELPER_MODELS = {
+    "content_classifier": (
+        "CONTENT_CLASSIFIER",
+        "an image classifier (config.json, weights, preprocessor_config.json)",
+        "Falconsai/nsfw_image_detection",
+    ),
+    "caption_model": (
+        "CAPTION_MODEL",
+        "an image-to-text model (config.json, weights, preprocessor_config.json, tokenizer files)",
+        "Salesforce/blip-image-captioning-base",
+    ),
+}
 
 
 class EngineSettings(BaseSettings):
@@ -38,6 +51,9 @@ class EngineSettings(BaseSettings):
     content_classifier_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     """An image is flagged when the probability of the unsafe labels (summed; the highest one for a multi-label
     model) reaches this."""
+    caption_model: str | None = None
+    """An image-to-text model (transformers, e.g. Salesforce/blip-image-captioning-base: a local folder, or a hub id
+    downloaded at start-up) that writes /describe's prompt suggestions (`engine.captions`). None: no /describe."""
     engine_device: str | None = None
     engine_dtype: str | None = None
     max_pixels: int = Field(default=1024 * 1024, ge=64 * 64)
@@ -84,15 +100,15 @@ class EngineSettings(BaseSettings):
             raise ValueError("CONTENT_CLASSIFIER_LABELS needs at least one label that counts as unsafe, e.g. nsfw")
         return value
 
-    @field_validator("content_classifier")
+    @field_validator("content_classifier", "caption_model")
     @classmethod
-    def _check_classifier(cls, value: str | None) -> str | None:
+    def _check_helper_model(cls, value: str | None, info: ValidationInfo) -> str | None:
         # A local folder is checked at start-up; a hub id when it is downloaded (also at start-up).
         if value and looks_like_path(value) and not (Path(value).expanduser() / "config.json").is_file():
+            setting, kind, example = HELPER_MODELS[info.field_name]
             raise ValueError(
-                f"CONTENT_CLASSIFIER {value!r} is not a transformers model folder (no config.json there). Set it to "
-                "a folder written by `save_pretrained` (config.json, weights, preprocessor_config.json), a Hugging "
-                "Face hub id such as Falconsai/nsfw_image_detection, or leave it empty."
+                f"{setting} {value!r} is not a transformers model folder (no config.json there). Set it to a folder "
+                f"written by `save_pretrained` of {kind}, a Hugging Face hub id such as {example}, or leave it empty."
             )
         return value or None
 

@@ -16,10 +16,15 @@ STANDARD_IMAGES = 4
 REFERENCE_STEPS = 30
 # An upscale draws up to four times the pixels of the image it starts from.
 UPSCALE_PIXELS = 4.0
+# A /describe is one short captioning pass, far less than one denoising step of four images; it still counts, so
+# a member cannot fill the queue with them.
+DESCRIBE_COST = 0.1
 
 
 def job_cost(request: GenerationRequest) -> float:
     """Images × steps × pixels, in standard jobs (steps left to the model's default count as standard)."""
+    if request.operation is Operation.DESCRIBE:
+        return DESCRIBE_COST
     images = request.replay_batch or request.count
     steps = request.steps / REFERENCE_STEPS if request.steps else 1.0
     pixels = UPSCALE_PIXELS if request.operation is Operation.UPSCALE else 1.0

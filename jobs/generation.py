@@ -23,9 +23,10 @@ from typing import Any
 
 from PIL import Image
 
-from engine.request import GenerationRequest
+from engine.request import GenerationRequest, Operation
 from engine.results import (
     ContentFilterUnavailable,
+    DescriptionResult,
     GenerationCancelled,
     GenerationResult,
     ModelNotFoundError,
@@ -56,7 +57,7 @@ class ClaimedJob:
     request: GenerationRequest
 
 
-Outcome = GenerationResult | Exception
+Outcome = GenerationResult | DescriptionResult | Exception
 
 
 def is_out_of_memory(error: BaseException) -> bool:
@@ -104,10 +105,13 @@ def generate(
     preview: bool,
     on_progress: Callable[[str, Progress], None],
 ) -> dict[str, Outcome]:
-    """Each job's GenerationResult, or the exception that failed it. Cancellation ends the whole group."""
+    """Each job's GenerationResult (a /describe's DescriptionResult), or the exception that failed it. Cancellation
+    ends the whole group."""
     callbacks = [functools.partial(on_progress, job.public_id) for job in group]
     try:
-        if len(group) == 1:
+        if group[0].request.operation is Operation.DESCRIBE:  # never batched: its batch key is None
+            results = [engine.describe(group[0].request, cancel=cancel)]
+        elif len(group) == 1:
             results = [engine.run(group[0].request, on_progress=callbacks[0], cancel=cancel, preview=preview)]
         else:
             results = engine.run_batch(
@@ -125,11 +129,14 @@ def generate(
     return {job.public_id: result for job, result in zip(group, results, strict=True)}
 
 
-def save_images(result: GenerationResult, public_id: str, data_dir: Path) -> JobResult:
-    """Write grid.png and 1..N.png under DATA_DIR/images/<public_id>/, then their record as result.json."""
+def save_images(result: GenerationResult | DescriptionResult, public_id: str, data_dir: Path) -> JobResult:
+    """Write grid.png and 1..N.png under DATA_DIR/images/<public_id>/, then their record as result.json; a
+    /describe has no images, only the record."""
     from engine.outputs import save_result
 
     forget_result(data_dir, public_id)
+    if isinstance(result, DescriptionResult):
+        return save_description(result, public_id, data_dir)
     saved = save_result(result, result_folder(data_dir, public_id), job_id=public_id)
     images = tuple(
         ImageRecord(
@@ -154,6 +161,21 @@ def save_images(result: GenerationResult, public_id: str, data_dir: Path) -> Job
         model=result.run.model,
         batch_images=result.run.batch_size,
     )
+    write_result(data_dir, public_id, record)
+    return record
+
+
+def save_description(result: DescriptionResult, public_id: str, data_dir: Path) -> JobResult:
+    """The suggestions' record as result.json, the durable copy that recovery finishes the job from."""
+    record = JobResult(
+        parameters=result.request.model_dump(mode="json"),
+        grid_path=None,
+        images=(),
+        model=None,  # the captioner is the operator's setting, not a model members pick
+        batch_images=0,
+        suggestions=result.suggestions,
+    )
+    result_folder(data_dir, public_id).mkdir(parents=True, exist_ok=True)
     write_result(data_dir, public_id, record)
     return record
 

@@ -96,6 +96,8 @@ class Job(Base):
     hidden_by: Mapped[int | None] = mapped_column(BigInteger)
     images_pruned_at: Mapped[datetime | None]
     """Its image files were removed after RETENTION_DAYS (the record still reproduces them)."""
+    suggestions: Mapped[list[Any] | None]
+    """A /describe's prompt suggestions (a JSON list of strings), set in the transaction that finishes it."""
 
     parent: Mapped[Job | None] = relationship(remote_side=[id])
     images: Mapped[list[Image]] = relationship(back_populates="job", order_by="Image.index")
@@ -131,6 +133,7 @@ class Job(Base):
             hidden_at=_aware(self.hidden_at),
             images_pruned_at=_aware(self.images_pruned_at),
             images=images,
+            suggestions=tuple(self.suggestions or ()),
         )
 
 

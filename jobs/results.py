@@ -49,12 +49,14 @@ class ImageRecord:
 class JobResult:
     parameters: dict[str, Any]
     """The resolved request: stored so the record reproduces the images after the defaults change."""
-    grid_path: Path
-    """Relative to DATA_DIR, like every image path."""
+    grid_path: Path | None
+    """Relative to DATA_DIR, like every image path; None for a /describe, which makes no images."""
     images: tuple[ImageRecord, ...]
     model: str | None
     batch_images: int
     """How many images the UNet batch that made this job held in total."""
+    suggestions: tuple[str, ...] = ()
+    """A /describe's prompt suggestions, in order."""
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), default=str)
@@ -65,14 +67,17 @@ class JobResult:
         images = tuple(ImageRecord(**{**image, "path": Path(image["path"])}) for image in record["images"])
         return cls(
             parameters=record["parameters"],
-            grid_path=Path(record["grid_path"]),
+            grid_path=Path(record["grid_path"]) if record["grid_path"] is not None else None,
             images=images,
             model=record["model"],
             batch_images=record["batch_images"],
+            suggestions=tuple(record.get("suggestions", ())),
         )
 
     def is_intact(self, data_dir: Path) -> bool:
-        return (data_dir / self.grid_path).is_file() and all(image.is_intact(data_dir) for image in self.images)
+        """Every file it names holds what was recorded (a /describe names none: the record is all of it)."""
+        grid_kept = self.grid_path is None or (data_dir / self.grid_path).is_file()
+        return grid_kept and all(image.is_intact(data_dir) for image in self.images)
 
 
 def result_folder(data_dir: Path, public_id: str) -> Path:

@@ -23,7 +23,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import make_url
 
-from engine.prefetch import hub_classifier, hub_sources
+from engine.prefetch import hub_captioner, hub_classifier, hub_sources
 from engine.request import GenerationRequest
 from engine.settings import EngineSettings
 from jobs.database import make_engine, make_session_factory, upgrade_to_head
@@ -70,12 +70,12 @@ def prefetch_models() -> None:
     """Download the registered hub models before the first job (a child process: it needs diffusers), so no
     member's job ever waits on a download; the engine processes then run with the hub offline."""
     settings = EngineSettings()
-    if not hub_sources(settings) and not hub_classifier(settings):
+    if not hub_sources(settings) and not hub_classifier(settings) and not hub_captioner(settings):
         return
     if subprocess.run([sys.executable, "-m", "engine.prefetch"]).returncode != 0:
         raise ModelDownloadFailed(
             "Some registered models could not be downloaded (see the lines above). Check the network and the "
-            "ids in MODEL_ID, MODELS, UPSCALER_MODEL and CONTENT_CLASSIFIER, then start again."
+            "ids in MODEL_ID, MODELS, UPSCALER_MODEL, CONTENT_CLASSIFIER and CAPTION_MODEL, then start again."
         )
 
 

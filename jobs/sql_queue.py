@@ -215,7 +215,8 @@ class SqlJobQueue(JobQueue):
             job.status = JobStatus.SUCCEEDED
             job.finished_at = utcnow()
             job.parameters = result.parameters
-            job.grid_path = result.grid_path.as_posix()
+            job.grid_path = result.grid_path.as_posix() if result.grid_path is not None else None
+            job.suggestions = list(result.suggestions) or None
             job.batch_images = result.batch_images
             job.model = result.model or result.parameters.get("model")
             job.images.extend(Image.of(record) for record in result.images)

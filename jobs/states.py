@@ -18,6 +18,8 @@ class JobKind(StrEnum):
     REPRODUCE = "reproduce"
     REGION = "region"
     BLEND = "blend"
+    DESCRIBE = "describe"
+    """/describe or its 🔄: prompt suggestions for an image, no images."""
 
 
 class JobStatus(StrEnum):

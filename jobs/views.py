@@ -53,6 +53,8 @@ class JobView:
     """Its image files were removed after RETENTION_DAYS; its record still reproduces them."""
     images: tuple[ImageRecord, ...] = ()
     """Paths are absolute."""
+    suggestions: tuple[str, ...] = ()
+    """A finished /describe's prompt suggestions (untrusted text written by a model: escape it to show it)."""
 
     @property
     def is_finished(self) -> bool:

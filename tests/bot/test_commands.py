@@ -7,7 +7,7 @@ from engine.loras import parse_loras
 from sandbox.discord import DiscordEmulator
 from tests.bot.helpers import imagine, job_id_of, reply_to
 
-COMMANDS = {"imagine", "blend", "reproduce", "show", "history", "cancel", "info", "settings", "config"}
+COMMANDS = {"imagine", "blend", "describe", "reproduce", "show", "history", "cancel", "info", "settings", "config"}
 
 
 def channel_posts(emu: DiscordEmulator) -> list:

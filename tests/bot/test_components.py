@@ -9,7 +9,7 @@ import pytest
 
 from bot.client import walk_extensions
 from bot.custom_ids import MAX_CUSTOM_ID, PersistentButton
-from bot.layouts import grid_view, image_view
+from bot.layouts import grid_view, image_view, suggestions_view
 
 
 def feature_buttons() -> list[type[PersistentButton]]:
@@ -33,11 +33,13 @@ def all_buttons() -> list[discord.ui.Item]:
     return [
         *grid_view(LONGEST_JOB_ID, 4, LARGEST_USER_ID).children,
         *image_view(LONGEST_JOB_ID, 16, LARGEST_USER_ID, square=False).children,
+        *suggestions_view(LONGEST_JOB_ID, 4, LARGEST_USER_ID).children,
     ]
 
 
 def test_layouts_fit_discords_limits() -> None:
-    for view in (grid_view("abcdefghij", 4, 42), image_view("abcdefghij", 1, 1, square=False)):
+    views = (grid_view("abcdefghij", 4, 42), image_view("abcdefghij", 1, 1, square=False), suggestions_view("j", 4, 1))
+    for view in views:
         rows = [item.row for item in view.children]
         assert max(rows) <= 4 and all(rows.count(row) <= 5 for row in set(rows))
     assert len(image_view("abcdefghij", 1, 1).children) == 15
@@ -47,7 +49,11 @@ def test_layouts_fit_discords_limits() -> None:
 def test_custom_ids_are_short_and_unique() -> None:
     ids = [item.custom_id for item in all_buttons()]
     assert all(len(custom_id) <= MAX_CUSTOM_ID for custom_id in ids)
-    for view in (grid_view("abcdefghij", 4, 42), image_view("abcdefghij", 1, 42)):  # unique within a message
+    for view in (
+        grid_view("abcdefghij", 4, 42),
+        image_view("abcdefghij", 1, 42),
+        suggestions_view("abcdefghij", 4, 42),
+    ):
         in_view = [item.custom_id for item in view.children]
         assert len(set(in_view)) == len(in_view)
 
@@ -94,4 +100,9 @@ def test_custom_ids_keep_the_format_of_buttons_already_posted() -> None:
     ]
     assert "imagine:square:abcdefghij:2" in [
         item.custom_id for item in image_view("abcdefghij", 2, 42, square=False).children
+    ]
+    assert [item.custom_id for item in suggestions_view("abcdefghij", 4, 42).children] == [
+        *(f"imagine:suggestion:abcdefghij:{index}" for index in range(1, 5)),
+        "imagine:describe:abcdefghij",
+        "imagine:delete:42",
     ]

@@ -21,9 +21,10 @@ class Show(commands.Cog):
     async def show(self, interaction: discord.Interaction, job: str) -> None:
         async with public_answer(interaction):
             stored = await self.bot.rules.job_for(interaction, job, posting=True)
-            if stored.status is not JobStatus.SUCCEEDED or stored.grid_path is None:
+            if stored.status is not JobStatus.SUCCEEDED or (stored.grid_path is None and not stored.suggestions):
                 raise UserFacingError(f"Job `{stored.public_id}` is {stored.status}; only finished jobs can be shown.")
-            check_images_kept(stored)
+            if not stored.suggestions:  # a /describe's are in the database, not in pruned files
+                check_images_kept(stored)
             shown = await self.bot.delivery.finished_message(stored, interaction.filesize_limit, shown_in=interaction)
             await interaction.followup.send(
                 shown.content,

@@ -24,6 +24,11 @@ class Reproduce(commands.Cog):
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         stored = await self.bot.rules.job_for(interaction, job, posting=True)
+        if stored.suggestions:  # the same seed writes the same suggestions: nothing new to make
+            raise UserFacingError(
+                f"Job `{stored.public_id}` is a /describe: `/show job:{stored.public_id}` posts its suggestions again, "
+                "and its 🔄 writes new ones."
+            )
         if not stored.images:
             raise UserFacingError(f"Job `{stored.public_id}` has not finished, so there is nothing to reproduce yet.")
         picked = find_image(stored, image) if image is not None else None

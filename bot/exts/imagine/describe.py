@@ -1,0 +1,126 @@
+"""/describe image:<file> or link:<address> — four prompt suggestions for an image, as on Midjourney, written by
+the operator's captioning model (CAPTION_MODEL); under them 1️⃣–4️⃣ /imagine one suggestion and 🔄 describes the
+image again.
+
+The image is fetched and stored as /imagine's image prompts are (`bot.image_prompts`) and the job walks the queue
+like any other; its message shows the suggestions once the engine has written them. A button names a suggestion
+by its number only: the text is read from the stored job, and checked as a typed prompt would be.
+"""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import derive
+from bot.client import ImagineBot
+from bot.custom_ids import DESCRIBE_AGAIN, SUGGESTION, PersistentButton
+from bot.errors import UserFacingError, guarded
+from engine.flags import PromptDefaults, parse_prompt
+from engine.request import DESCRIBE_SUGGESTIONS, GenerationRequest, Operation
+from jobs import JobKind
+from jobs.views import JobView
+
+# Longer than any address worth fetching, short enough to quote in a refusal.
+MAX_LINK = 1000
+NOT_TURNED_ON = (
+    "/describe is not turned on for this bot: it needs a captioning model. Its operator can turn it on by setting "
+    "CAPTION_MODEL (for example to Salesforce/blip-image-captioning-base) and restarting the bot."
+)
+
+
+def check_turned_on(bot: ImagineBot) -> None:
+    if not bot.limits.caption_model:
+        raise UserFacingError(NOT_TURNED_ON)
+
+
+def describe_request(path: str) -> GenerationRequest:
+    return GenerationRequest(operation=Operation.DESCRIBE, prompt="", source_image=path, count=DESCRIBE_SUGGESTIONS)
+
+
+def suggestion(job: JobView, index: int) -> str:
+    """Suggestion `index` (1-based, as on its button) of a finished /describe, or a refusal that says what exists."""
+    if job.request.operation is not Operation.DESCRIBE:
+        raise UserFacingError(f"Job `{job.public_id}` is not a /describe, so it has no prompt suggestions.")
+    if not job.suggestions:
+        raise UserFacingError(f"Job `{job.public_id}` has no suggestions yet: wait for it to finish.")
+    if not 1 <= index <= len(job.suggestions):
+        raise UserFacingError(
+            f"Job `{job.public_id}` has suggestions 1 to {len(job.suggestions)}; there is no suggestion {index}."
+        )
+    return job.suggestions[index - 1]
+
+
+def described_again(request: GenerationRequest) -> GenerationRequest:
+    """🔄: the same image with a new seed, so new suggestions."""
+    if request.operation is not Operation.DESCRIBE:
+        raise UserFacingError("🔄 under suggestions describes a /describe's image again; this job is not a /describe.")
+    return derive.reroll(request)
+
+
+class Describe(commands.Cog):
+    def __init__(self, bot: ImagineBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(description="Four prompt suggestions for an image")
+    @app_commands.describe(
+        image="The image to describe (PNG, JPEG, WebP or GIF)",
+        link="Or the address of an image on the web",
+    )
+    async def describe(
+        self,
+        interaction: discord.Interaction,
+        image: discord.Attachment | None = None,
+        link: app_commands.Range[str, 1, MAX_LINK] | None = None,
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        check_turned_on(self.bot)
+        if (image is None) == (link is None):
+            raise UserFacingError("Give /describe one image: attach it (image) or paste its address (link).")
+        await self.bot.rules.check_allowed(interaction, link or "")
+        images = self.bot.image_prompts
+        path = await images.from_attachment(image) if image is not None else await images.from_url(link)
+        shown = image.filename if image is not None else link
+        request = describe_request(path)
+        await self.bot.launcher.launch(interaction, request, kind=JobKind.DESCRIBE, raw_prompt=f"/describe {shown}")
+
+
+class SuggestionButton(PersistentButton, spec=SUGGESTION):
+    """1️⃣–4️⃣: /imagine that suggestion, as the presser's job, with the presser's defaults."""
+
+    job: str
+    index: int
+
+    @guarded
+    async def callback(self, interaction: discord.Interaction[ImagineBot]) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        bot = interaction.client
+        job = await bot.rules.job_for(interaction, self.job, posting=True)
+        text = suggestion(job, self.index)
+        await bot.rules.check_allowed(interaction, text, home=job.guild_id)
+        defaults = PromptDefaults.model_validate((await bot.member_settings.get(interaction.user.id)).defaults)
+        request = parse_prompt(text, defaults, models=bot.models)
+        await bot.launcher.launch(interaction, request, kind=JobKind.IMAGINE, raw_prompt=text, parent=job)
+
+
+class DescribeAgainButton(PersistentButton, spec=DESCRIBE_AGAIN):
+    """🔄: new suggestions for the same image, as the presser's job."""
+
+    job: str
+
+    @guarded
+    async def callback(self, interaction: discord.Interaction[ImagineBot]) -> None:
+        check_turned_on(interaction.client)
+        await interaction.client.launcher.launch_from_job(
+            interaction, self.job, kind=JobKind.DESCRIBE, derive=described_again
+        )
+
+
+async def setup(bot: ImagineBot) -> None:
+    await bot.add_cog(Describe(bot))
+    bot.add_dynamic_items(SuggestionButton, DescribeAgainButton)
+
+
+async def teardown(bot: ImagineBot) -> None:
+    bot.remove_dynamic_items(SuggestionButton, DescribeAgainButton)
