@@ -23,7 +23,9 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -q
+	# Two workers, one test file each at a time (module fixtures stay shared): most tests wait on engine
+	# processes, Discord's emulator or a browser, so two overlap well even on 2 cores.
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 
 from engine.registry import looks_like_path
 from engine.settings import EngineSettings
@@ -47,45 +50,53 @@ def hub_captioner(settings: EngineSettings) -> str | None:
     return source if source and not looks_like_path(source) else None
 
 
-def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def needs_prefetch(settings: EngineSettings) -> bool:
+    """Whether anything the operator configured comes from the hub (else start-up skips this step)."""
+    return bool(
+        hub_sources(settings) or hub_ip_adapters(settings) or hub_classifier(settings) or hub_captioner(settings)
+    )
+
+
+@dataclass(frozen=True)
+class Download:
+    what: str  # "model 'sdxl'", for the log and the failure line
+    source: str
+    fetch: Callable[[], object]
+
+
+def downloads(settings: EngineSettings) -> list[Download]:
+    """Every hub download the operator's settings call for, in the order the log shows them."""
     from engine import ip_adapter
     from engine.captions import download_captioner
     from engine.loading import download
-    from engine.results import CaptionerUnavailable, ContentFilterUnavailable, ModelNotFoundError
     from engine.safety import download_classifier
 
-    settings = EngineSettings()
+    planned = [
+        Download(f"model {name!r}", f"{source}@{revision}" if revision else source, partial(download, source, revision))
+        for name, source, revision in hub_sources(settings)
+    ]
+    planned += [
+        Download(f"IP-Adapter of model {name!r}", spec, partial(ip_adapter.download, spec))
+        for name, spec in hub_ip_adapters(settings)
+    ]
+    if classifier := hub_classifier(settings):
+        planned.append(Download("content classifier", classifier, partial(download_classifier, classifier)))
+    if captioner := hub_captioner(settings):
+        planned.append(Download("captioner", captioner, partial(download_captioner, captioner)))
+    return planned
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from engine.results import ContentFilterUnavailable, ModelNotFoundError
+
     failed = 0
-    for name, source, revision in hub_sources(settings):
-        log.info("making sure model %r (%s%s) is downloaded", name, source, f"@{revision}" if revision else "")
+    for planned in downloads(EngineSettings()):
+        log.info("making sure the %s (%s) is downloaded", planned.what, planned.source)
         try:
-            download(source, revision)
-        except ModelNotFoundError as error:
-            print(f"model {name!r}: {error}", file=sys.stderr)
-            failed += 1
-    for name, spec in hub_ip_adapters(settings):
-        log.info("making sure the IP-Adapter of model %r (%s) is downloaded", name, spec)
-        try:
-            ip_adapter.download(spec)
-        except ModelNotFoundError as error:
-            print(f"IP-Adapter of model {name!r}: {error}", file=sys.stderr)
-            failed += 1
-    classifier = hub_classifier(settings)
-    if classifier:
-        log.info("making sure the content classifier (%s) is downloaded", classifier)
-        try:
-            download_classifier(classifier)
-        except ContentFilterUnavailable as error:
-            print(f"content classifier: {error}", file=sys.stderr)
-            failed += 1
-    captioner = hub_captioner(settings)
-    if captioner:
-        log.info("making sure the captioner (%s) is downloaded", captioner)
-        try:
-            download_captioner(captioner)
-        except CaptionerUnavailable as error:
-            print(f"captioner: {error}", file=sys.stderr)
+            planned.fetch()
+        except (ModelNotFoundError, ContentFilterUnavailable) as error:  # a captioner's failure is a ModelNotFound
+            print(f"{planned.what}: {error}", file=sys.stderr)
             failed += 1
     return EXIT_DOWNLOAD_FAILED if failed else 0
 

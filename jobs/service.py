@@ -23,7 +23,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import make_url
 
-from engine.prefetch import hub_captioner, hub_classifier, hub_sources
+from engine.prefetch import needs_prefetch
 from engine.request import GenerationRequest
 from engine.settings import EngineSettings
 from jobs.database import make_engine, make_session_factory, upgrade_to_head
@@ -70,7 +70,7 @@ def prefetch_models() -> None:
     """Download the registered hub models before the first job (a child process: it needs diffusers), so no
     member's job ever waits on a download; the engine processes then run with the hub offline."""
     settings = EngineSettings()
-    if not hub_sources(settings) and not hub_classifier(settings) and not hub_captioner(settings):
+    if not needs_prefetch(settings):
         return
     if subprocess.run([sys.executable, "-m", "engine.prefetch"]).returncode != 0:
         raise ModelDownloadFailed(

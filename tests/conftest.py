@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.apt import apt_install
+
 PG_BIN_GLOB = "/usr/lib/postgresql/*/bin"
 PG_SYSTEM_USER = "postgres"
 
@@ -39,14 +41,6 @@ def _pg_bin_dir() -> Path | None:
     return Path(candidates[0]) if candidates else None
 
 
-def _install_postgres() -> None:
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "--no-install-recommends", "postgresql"]
-    if subprocess.run(install, env=env, capture_output=True).returncode != 0:
-        subprocess.run(["apt-get", "update"], env=env, capture_output=True, check=True)
-        subprocess.run(install, env=env, capture_output=True, check=True)
-
-
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -63,7 +57,7 @@ def postgres_server() -> Iterator[PostgresServer]:
     bin_dir = _pg_bin_dir()
     if bin_dir is None and os.geteuid() == 0 and shutil.which("apt-get"):
         try:
-            _install_postgres()
+            apt_install("postgresql")
         except subprocess.CalledProcessError as error:
             pytest.skip(f"PostgreSQL is not installed and apt-get install failed: {error.stderr[-300:]!r}")
         bin_dir = _pg_bin_dir()

@@ -3,12 +3,15 @@ driven by Playwright for Python pointed at it; skipped, with the reason, only wh
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.apt import apt_install
 
 CHROMIUM = ("chromium", "chromium-browser")
 # Debian's packages: the browser, and a colour emoji font so 🔄 and ⬅️ show as they do for people.
@@ -34,11 +37,8 @@ def _find_chromium() -> Path | None:
 def chromium() -> Path:
     path = _find_chromium()
     if path is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        install = ["apt-get", "install", "-y", "--no-install-recommends", *PACKAGES]
-        if subprocess.run(install, env=env, capture_output=True).returncode != 0:
-            subprocess.run(["apt-get", "update"], env=env, capture_output=True)
-            subprocess.run(install, env=env, capture_output=True)
+        with contextlib.suppress(subprocess.CalledProcessError):  # then skipped below, with the reason
+            apt_install(*PACKAGES)
         path = _find_chromium()
     if path is None:
         pytest.skip("Chromium is not installed and cannot be installed here (apt-get install chromium, as root)")
