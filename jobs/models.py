@@ -96,6 +96,9 @@ class Job(Base):
     hidden_by: Mapped[int | None] = mapped_column(BigInteger)
     images_pruned_at: Mapped[datetime | None]
     """Its image files were removed after RETENTION_DAYS (the record still reproduces them)."""
+    stored_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """What its files take on disk, counted when it finishes and zeroed when it is pruned or deleted (🗑️): the
+    storage quotas add these up (jobs finished before the column existed count 0)."""
     suggestions: Mapped[list[Any] | None]
     """A /describe's prompt suggestions (a JSON list of strings), set in the transaction that finishes it."""
 

@@ -34,6 +34,11 @@ class JobSettings(BaseSettings):
     """Image files older than this are removed (their records still reproduce them); 0 keeps them forever."""
     retention_deletes_records: bool = False
     """With RETENTION_DAYS, remove the jobs' database rows too (they can then no longer be reproduced)."""
+    storage_quota_per_member_mb: float = Field(default=0, ge=0)
+    """New jobs of a member whose kept images take more than this are refused until some are deleted or
+    pruned (0: no quota)."""
+    storage_quota_per_server_mb: float = Field(default=0, ge=0)
+    """The same for all the images made in one server (or in the bot's DMs); 0: no quota."""
     keep_deleted_images: bool = False
     """Keep the files of images deleted with 🗑️ (they stay hidden either way)."""
     max_attempts: int = Field(default=3, ge=1)

@@ -17,12 +17,12 @@ from datetime import datetime
 from sqlalchemy import Row, func, select, text, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from jobs.admission import free_megabytes, job_cost
+from jobs.admission import folder_bytes, free_megabytes, job_cost, quota_refusal
 from jobs.batching import pick_group
 from jobs.events import Cancelled, EventHub, Failed, Finished, PositionsPublisher, Started
 from jobs.models import MAX_DELIVERY_NOTE, Image, Job, new_public_id, utcnow
 from jobs.queue import JobQueue, NewJob, QueueFull, UnknownParent, WaitingJob, interrupted_message
-from jobs.results import JobResult, saved_result
+from jobs.results import JobResult, result_folder, saved_result
 from jobs.serving import prefer_loaded, serving_order
 from jobs.settings import JobSettings
 from jobs.states import FINISHED_STATUSES, JobKind, JobStatus
@@ -56,6 +56,7 @@ class SqlJobQueue(JobQueue):
         cost = job_cost(job.request)
         with self._sessions.begin() as session:
             self._check_caps(session, job, cost)
+            self._check_quotas(session, job)
             parent = None
             if job.parent_public_id is not None:
                 parent = session.scalar(select(Job).where(Job.public_id == job.parent_public_id))
@@ -124,6 +125,18 @@ class SqlJobQueue(JobQueue):
             )
         if total + cost > settings.max_queue_length:
             raise QueueFull(f"The queue is full right now ({total:g} jobs waiting). Please try again in a few minutes.")
+
+    def _check_quotas(self, session: Session, job: NewJob) -> None:
+        """STORAGE_QUOTA_PER_MEMBER_MB and _PER_SERVER_MB, from the bytes recorded on each finished job."""
+        settings = self._settings
+        checks = [(Job.user_id == job.user_id, settings.storage_quota_per_member_mb, "Your")]
+        server = Job.guild_id == job.guild_id if job.guild_id is not None else Job.guild_id.is_(None)
+        checks.append((server, settings.storage_quota_per_server_mb, "This server's"))
+        for chosen, quota_mb, whose in checks:
+            if quota_mb:
+                kept = session.scalar(select(func.coalesce(func.sum(Job.stored_bytes), 0)).where(chosen))
+                if refusal := quota_refusal(int(kept), quota_mb, whose):
+                    raise QueueFull(refusal)
 
     # serving order
 
@@ -206,6 +219,7 @@ class SqlJobQueue(JobQueue):
     # ended
 
     def finish(self, public_id: str, result: JobResult) -> JobView | None:
+        stored_bytes = folder_bytes(result_folder(self._data_dir, public_id))  # a few stats, before the lock
         with self._sessions.begin() as session:
             job = session.scalar(
                 select(Job).where(Job.public_id == public_id, Job.status == JobStatus.RUNNING).with_for_update()
@@ -218,6 +232,7 @@ class SqlJobQueue(JobQueue):
             job.grid_path = result.grid_path.as_posix() if result.grid_path is not None else None
             job.suggestions = list(result.suggestions) or None
             job.batch_images = result.batch_images
+            job.stored_bytes = stored_bytes
             job.model = result.model or result.parameters.get("model")
             job.images.extend(Image.of(record) for record in result.images)
             session.flush()

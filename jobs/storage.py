@@ -39,6 +39,7 @@ class Storage:
                 return None
             if job.hidden_at is None:
                 job.hidden_at, job.hidden_by = utcnow(), by
+            job.stored_bytes = 0  # off the member's quota even when KEEP_DELETED_IMAGES keeps the files
             view = job.view(self._data_dir, with_images=False)
         if not self._settings.keep_deleted_images:
             shutil.rmtree(result_folder(self._data_dir, public_id), ignore_errors=True)
@@ -61,7 +62,7 @@ class Storage:
             if self._settings.retention_deletes_records:
                 session.execute(delete(Job).where(chosen))
             else:
-                session.execute(update(Job).where(chosen).values(images_pruned_at=utcnow()))
+                session.execute(update(Job).where(chosen).values(images_pruned_at=utcnow(), stored_bytes=0))
         if public_ids:
             log.info("pruned the images of %d jobs older than %g days", len(public_ids), days)
         return len(public_ids)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from PIL import Image
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from jobs import JobKind, JobSettings, JobStatus
+from jobs import JobKind, JobSettings, JobStatus, QueueFull
 from jobs.models import Job, utcnow
 from tests.jobs.helpers import tiny_request, until_done
 
@@ -84,3 +85,35 @@ async def test_a_hidden_job_loses_its_files_unless_the_operator_keeps_them(
         await service.hide(second.public_id, by=42)
         kept = await service.get_job(second.public_id)
         assert kept.hidden_at is not None and kept.grid_path.exists()
+
+
+async def test_storage_quotas_refuse_new_jobs_until_images_are_deleted(
+    job_settings: JobSettings, running_service
+) -> None:
+    settings = job_settings.model_copy(
+        update={"storage_quota_per_member_mb": 0.001, "storage_quota_per_server_mb": 0.001}  # 1 KiB: one job passes
+    )
+    async with running_service(settings) as service:
+
+        async def submit(user_id: int, guild_id: int | None = 7):
+            return await service.submit(
+                tiny_request(), kind=JobKind.IMAGINE, user_id=user_id, guild_id=guild_id, raw_prompt="a fox"
+            )
+
+        first = await submit(1)
+        await until_done(service, first.public_id)
+        kept = await service.get_job(first.public_id)
+        on_disk = sum(path.stat().st_size for path in kept.grid_path.parent.iterdir())
+        with service.queue._sessions.begin() as session:
+            recorded = session.scalar(select(Job.stored_bytes).where(Job.public_id == first.public_id))
+        assert recorded == on_disk > 1024
+
+        with pytest.raises(QueueFull, match=r"Your images take 0.0\d MB, and the bot keeps at most 0.001 MB"):
+            await submit(1)
+        with pytest.raises(QueueFull, match="This server's images take 0.0"):
+            await submit(2)  # another member of the same server
+        await submit(3, guild_id=8)  # another server is not concerned
+
+        await service.hide(first.public_id, by=1)  # 🗑️ gives the room back
+        await submit(1)
+        await submit(2)
