@@ -7,10 +7,20 @@ cannot resolve a request (that needs the model), so the cost is read from the fi
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
 from engine.request import GenerationRequest, Operation
+from jobs.models import Job
+from jobs.queue import NewJob, QueueFull
+from jobs.settings import JobSettings
+from jobs.states import JobStatus
+
+log = logging.getLogger(__name__)
 
 STANDARD_IMAGES = 4
 REFERENCE_STEPS = 30
@@ -20,6 +30,8 @@ UPSCALE_PIXELS = 4.0
 # a member cannot fill the queue with them.
 DESCRIBE_COST = 0.1
 MEGABYTE = 1_048_576
+# The PostgreSQL advisory lock every submit takes while it checks the caps (any fixed number will do).
+SUBMIT_LOCK = 0x696D6167
 
 
 def job_cost(request: GenerationRequest) -> float:
@@ -55,3 +67,55 @@ def free_megabytes(folder: Path) -> float:
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     return shutil.disk_usage(folder).free / MEGABYTE
+
+
+def check_disk(data_dir: Path, settings: JobSettings) -> None:
+    limit = settings.min_free_disk_mb
+    if limit and (free := free_megabytes(data_dir)) < limit:
+        log.warning("refusing new jobs: %.0f MB free on the disk of DATA_DIR, MIN_FREE_DISK_MB is %.0f", free, limit)
+        raise QueueFull(
+            "The bot's disk is nearly full, so it is not taking new jobs right now; the operator has been "
+            "told. Please try again later."
+        )
+
+
+def check_caps(session: Session, settings: JobSettings, job: NewJob, cost: float) -> None:
+    """Caps in standard jobs (`jobs.admission`): per member, per server (a share of the whole queue), in
+    all. On PostgreSQL every submit holds one advisory lock from here to its commit, so concurrent
+    submits cannot each see room for one more and all take it (SQLite's BEGIN IMMEDIATE already does)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SUBMIT_LOCK})
+    queued = session.execute(
+        select(Job.user_id, Job.guild_id, func.sum(Job.cost))
+        .where(Job.status == JobStatus.QUEUED)
+        .group_by(Job.user_id, Job.guild_id)
+    ).all()
+    mine = sum(weight for user, _, weight in queued if user == job.user_id)
+    server = sum(weight for _, guild, weight in queued if guild == job.guild_id)
+    total = sum(weight for *_, weight in queued)
+    if mine + cost > settings.max_queued_per_user:
+        raise QueueFull(
+            f"You already have {mine:g} jobs waiting, and this one counts as {cost:g} "
+            f"(a four-image job at 30 steps counts 1); one person may have {settings.max_queued_per_user:g} "
+            "waiting. Please wait for one of them to start (or cancel one), or ask for fewer images or steps."
+        )
+    share = settings.max_queue_share_per_server * settings.max_queue_length
+    if job.guild_id is not None and server + cost > share:
+        raise QueueFull(
+            f"This server already has {server:g} jobs waiting, the most one server may have while the bot "
+            "also serves others. Please try again in a few minutes."
+        )
+    if total + cost > settings.max_queue_length:
+        raise QueueFull(f"The queue is full right now ({total:g} jobs waiting). Please try again in a few minutes.")
+
+
+def check_quotas(session: Session, settings: JobSettings, job: NewJob) -> None:
+    """STORAGE_QUOTA_PER_MEMBER_MB and _PER_SERVER_MB, from the bytes recorded on each finished job."""
+    checks = [(Job.user_id == job.user_id, settings.storage_quota_per_member_mb, "Your")]
+    server = Job.guild_id == job.guild_id if job.guild_id is not None else Job.guild_id.is_(None)
+    checks.append((server, settings.storage_quota_per_server_mb, "This server's"))
+    for chosen, quota_mb, whose in checks:
+        if quota_mb:
+            kept = session.scalar(select(func.coalesce(func.sum(Job.stored_bytes), 0)).where(chosen))
+            if refusal := quota_refusal(int(kept), quota_mb, whose):
+                raise QueueFull(refusal)

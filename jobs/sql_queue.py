@@ -14,14 +14,14 @@ from collections.abc import Sequence
 from concurrent.futures import Executor
 from datetime import datetime
 
-from sqlalchemy import Row, func, select, text, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from jobs.admission import folder_bytes, free_megabytes, job_cost, quota_refusal
+from jobs.admission import check_caps, check_disk, check_quotas, folder_bytes, job_cost
 from jobs.batching import pick_group
 from jobs.events import Cancelled, EventHub, Failed, Finished, PositionsPublisher, Started
 from jobs.models import MAX_DELIVERY_NOTE, Image, Job, new_public_id, utcnow
-from jobs.queue import JobQueue, NewJob, QueueFull, UnknownParent, WaitingJob, interrupted_message
+from jobs.queue import JobQueue, NewJob, UnknownParent, WaitingJob, interrupted_message
 from jobs.results import JobResult, result_folder, saved_result
 from jobs.serving import prefer_loaded, serving_order
 from jobs.settings import JobSettings
@@ -29,9 +29,6 @@ from jobs.states import FINISHED_STATUSES, JobKind, JobStatus
 from jobs.views import JobView
 
 log = logging.getLogger(__name__)
-
-# The PostgreSQL advisory lock every submit takes while it checks the caps (any fixed number will do).
-SUBMIT_LOCK = 0x696D6167
 
 
 class SqlJobQueue(JobQueue):
@@ -52,11 +49,11 @@ class SqlJobQueue(JobQueue):
     # queued
 
     def submit(self, job: NewJob) -> JobView:
-        self._check_disk()
+        check_disk(self._data_dir, self._settings)
         cost = job_cost(job.request)
         with self._sessions.begin() as session:
-            self._check_caps(session, job, cost)
-            self._check_quotas(session, job)
+            check_caps(session, self._settings, job, cost)
+            check_quotas(session, self._settings, job)
             parent = None
             if job.parent_public_id is not None:
                 parent = session.scalar(select(Job).where(Job.public_id == job.parent_public_id))
@@ -84,59 +81,6 @@ class SqlJobQueue(JobQueue):
             view = row.view(self._data_dir, with_images=False)
         self._positions.changed()
         return view
-
-    def _check_disk(self) -> None:
-        limit = self._settings.min_free_disk_mb
-        if limit and (free := free_megabytes(self._data_dir)) < limit:
-            log.warning(
-                "refusing new jobs: %.0f MB free on the disk of DATA_DIR, MIN_FREE_DISK_MB is %.0f", free, limit
-            )
-            raise QueueFull(
-                "The bot's disk is nearly full, so it is not taking new jobs right now; the operator has been "
-                "told. Please try again later."
-            )
-
-    def _check_caps(self, session: Session, job: NewJob, cost: float) -> None:
-        """Caps in standard jobs (`jobs.admission`): per member, per server (a share of the whole queue), in
-        all. On PostgreSQL every submit holds one advisory lock from here to its commit, so concurrent
-        submits cannot each see room for one more and all take it (SQLite's BEGIN IMMEDIATE already does)."""
-        settings = self._settings
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SUBMIT_LOCK})
-        queued = session.execute(
-            select(Job.user_id, Job.guild_id, func.sum(Job.cost))
-            .where(Job.status == JobStatus.QUEUED)
-            .group_by(Job.user_id, Job.guild_id)
-        ).all()
-        mine = sum(weight for user, _, weight in queued if user == job.user_id)
-        server = sum(weight for _, guild, weight in queued if guild == job.guild_id)
-        total = sum(weight for *_, weight in queued)
-        if mine + cost > settings.max_queued_per_user:
-            raise QueueFull(
-                f"You already have {mine:g} jobs waiting, and this one counts as {cost:g} "
-                f"(a four-image job at 30 steps counts 1); one person may have {settings.max_queued_per_user:g} "
-                "waiting. Please wait for one of them to start (or cancel one), or ask for fewer images or steps."
-            )
-        share = settings.max_queue_share_per_server * settings.max_queue_length
-        if job.guild_id is not None and server + cost > share:
-            raise QueueFull(
-                f"This server already has {server:g} jobs waiting, the most one server may have while the bot "
-                "also serves others. Please try again in a few minutes."
-            )
-        if total + cost > settings.max_queue_length:
-            raise QueueFull(f"The queue is full right now ({total:g} jobs waiting). Please try again in a few minutes.")
-
-    def _check_quotas(self, session: Session, job: NewJob) -> None:
-        """STORAGE_QUOTA_PER_MEMBER_MB and _PER_SERVER_MB, from the bytes recorded on each finished job."""
-        settings = self._settings
-        checks = [(Job.user_id == job.user_id, settings.storage_quota_per_member_mb, "Your")]
-        server = Job.guild_id == job.guild_id if job.guild_id is not None else Job.guild_id.is_(None)
-        checks.append((server, settings.storage_quota_per_server_mb, "This server's"))
-        for chosen, quota_mb, whose in checks:
-            if quota_mb:
-                kept = session.scalar(select(func.coalesce(func.sum(Job.stored_bytes), 0)).where(chosen))
-                if refusal := quota_refusal(int(kept), quota_mb, whose):
-                    raise QueueFull(refusal)
 
     # serving order
 
