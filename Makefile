@@ -20,11 +20,11 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python -m bot
 
+# Two pytest workers, one test file each at a time (module fixtures stay shared): most tests wait on engine
+# processes, Discord's emulator or a browser, so two overlap well even on 2 cores.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	# Two workers, one test file each at a time (module fixtures stay shared): most tests wait on engine
-	# processes, Discord's emulator or a browser, so two overlap well even on 2 cores.
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 bench: $(STAMP)

@@ -87,9 +87,11 @@ class EventHub:
     """Fans events out to subscribers and remembers the last position told to each job."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._subscriptions: dict[str, list[Subscription]] = defaultdict(list)
         self._last_positions: dict[str, int] = {}
+        self._sequence = 0
+        self._left_line_at: dict[str, int] = {}  # job -> sequence number of its last event that is not a place
         self._observers: list[Callable[[str, JobEvent], None]] = []
 
     def observe(self, observer: Callable[[str, JobEvent], None]) -> None:
@@ -116,30 +118,39 @@ class EventHub:
             return bool(self._subscriptions.get(public_id))
 
     def publish(self, public_id: str, event: JobEvent) -> None:
+        # Delivered under the lock, so a place in line computed before a claim can never reach a subscriber
+        # after the claim's Started (`publish_positions`); delivering only schedules a callback.
         with self._lock:
-            subscribers = list(self._subscriptions.get(public_id, ()))
+            self._sequence += 1
             if isinstance(event, (PositionChanged, Accepted)):
                 self._last_positions[public_id] = event.position
-            elif public_id in self._last_positions:
-                del self._last_positions[public_id]
-        for subscription in subscribers:
-            subscription.deliver(event)
-        for observer in self._observers:
-            try:
-                observer(public_id, event)
-            except Exception:
-                log.exception("an observer of job events failed")
+            else:
+                self._last_positions.pop(public_id, None)
+                self._left_line_at[public_id] = self._sequence
+            for subscription in self._subscriptions.get(public_id, ()):
+                subscription.deliver(event)
+            for observer in self._observers:
+                try:
+                    observer(public_id, event)
+                except Exception:
+                    log.exception("an observer of job events failed")
 
-    def publish_positions(self, positions: dict[str, int]) -> None:
-        """Tell every queued job whose place in line moved; silent for the ones that did not."""
+    def sequence(self) -> int:
+        """How many events were published so far: read it before reading places in line from the database."""
         with self._lock:
-            moved = {
-                public_id: position
-                for public_id, position in positions.items()
-                if self._last_positions.get(public_id) != position
-            }
-        for public_id, position in moved.items():
-            self.publish(public_id, PositionChanged(position))
+            return self._sequence
+
+    def publish_positions(self, positions: dict[str, int], *, read_after: int) -> None:
+        """Tell every queued job whose place in line moved; silent for the ones that did not, and for those that
+        left the line (claimed, cancelled) after `read_after` (`sequence()` taken before `positions` were
+        read): their place is stale, and the change that moved them has asked for another pass."""
+        with self._lock:
+            for public_id, position in positions.items():
+                moved = self._last_positions.get(public_id) != position
+                if moved and self._left_line_at.get(public_id, 0) <= read_after:
+                    self.publish(public_id, PositionChanged(position))
+            # Passes run one at a time, each reading later than the one before: older marks are done with.
+            self._left_line_at = {job: at for job, at in self._left_line_at.items() if at > read_after}
 
 
 class PositionsPublisher:
@@ -169,7 +180,8 @@ class PositionsPublisher:
     def _publish(self) -> None:
         while True:
             try:
-                self._hub.publish_positions(self._positions())
+                read_after = self._hub.sequence()
+                self._hub.publish_positions(self._positions(), read_after=read_after)
             except Exception:  # the database went away for a moment: the next change recomputes them
                 log.exception("recomputing the places in line failed")
             with self._lock:

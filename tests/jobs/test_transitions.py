@@ -94,3 +94,21 @@ async def test_cancel_fail_release_and_recover_each_announce_what_they_commit(qu
     [gave_up] = await heard(queue, released, lambda: queue.recover([released]))
     assert isinstance(gave_up, Failed) and "interrupted 2 times" in gave_up.message
     assert await heard(queue, exhausted, lambda: queue.cancel(running)) == []  # already ended: nothing to tell
+
+
+async def test_a_place_in_line_read_before_a_claim_is_never_told_after_it() -> None:
+    """The race a loaded machine once showed: a place-in-line pass reads the line, a claim commits and announces
+    Started, then the pass announces the place it read. The claimed job must not hear it, and once it is back in
+    line (released) the next pass must tell it its place."""
+    hub = EventHub()
+    subscription = hub.subscribe("job")
+    stale = hub.sequence()  # the pass reads the line here: "job" is first
+    hub.publish("job", Started("cpu"))  # the claim commits and announces
+    hub.publish_positions({"job": 1}, read_after=stale)
+    fresh = hub.sequence()  # released, the next pass reads it first in line again
+    hub.publish_positions({"job": 1}, read_after=fresh)
+    await asyncio.sleep(0)
+    heard = []
+    while not subscription.queue.empty():
+        heard.append(subscription.queue.get_nowait())
+    assert heard == [Started("cpu"), PositionChanged(1)]
