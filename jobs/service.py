@@ -28,6 +28,8 @@ from engine.request import GenerationRequest
 from engine.settings import EngineSettings
 from jobs.database import make_engine, make_session_factory, upgrade_to_head
 from jobs.device_worker import DeviceWorker
+from jobs.engine_handle import Device
+from jobs.engine_process import LocalEngines
 from jobs.events import (
     TERMINAL_EVENTS,
     Accepted,
@@ -124,11 +126,14 @@ class JobService:
         self._pruning = asyncio.create_task(self._prune_now_and_then())
         await asyncio.to_thread(prefetch_models)
         await self._run(self.queue.recover)
-        devices = self._devices or tuple(await asyncio.to_thread(self.settings.devices))
-        self._processor = Processor(
-            self.queue, self._hub, self.settings, devices=devices, engine_factory=self._engine_factory
-        )
+        engines = await asyncio.to_thread(self._engines)
+        self._processor = Processor(self.queue, self._hub, self.settings, engines=engines)
         await asyncio.to_thread(self._processor.start)
+
+    def _engines(self) -> list[Device]:
+        """Each device and what starts its engine: an engine process per configured (or visible) device."""
+        devices = self._devices or self.settings.devices()
+        return [Device(device, LocalEngines(device, self._engine_factory, self.settings)) for device in devices]
 
     async def stop(self) -> None:
         """Graceful: no new work, running generations finish (or go back to the queue after STOP_TIMEOUT)."""
