@@ -312,7 +312,7 @@ def serve(
                     if isinstance(message, RunGroup):
                         outbox.send(GroupSkipped(message.seq))
                 return
-            _run_group(engine, waiting.popleft(), outbox, cancel, saver, data_dir, preview_interval)
+            run_group(engine, waiting.popleft(), outbox, cancel, saver, data_dir, preview_interval)
             if engine.models.names != resident:
                 resident = engine.models.names
                 outbox.send(Resident(resident))
@@ -346,7 +346,7 @@ class _Outbox:
             self._connection.send(message)
 
 
-def _run_group(
+def run_group(
     engine: Any,
     group: RunGroup,
     outbox: _Outbox,

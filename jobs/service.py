@@ -124,14 +124,20 @@ class JobService:
         if not self._process_jobs:
             return
         self._pruning = asyncio.create_task(self._prune_now_and_then())
-        await asyncio.to_thread(prefetch_models)
+        if self.settings.engine_backend == "local":  # each machine of a cluster fetches its own (README)
+            await asyncio.to_thread(prefetch_models)
         await self._run(self.queue.recover)
         engines = await asyncio.to_thread(self._engines)
         self._processor = Processor(self.queue, self._hub, self.settings, engines=engines)
         await asyncio.to_thread(self._processor.start)
 
     def _engines(self) -> list[Device]:
-        """Each device and what starts its engine: an engine process per configured (or visible) device."""
+        """Each device and what starts its engine: an actor per GPU of the cluster, or an engine process per
+        configured (or visible) device of this machine."""
+        if self.settings.engine_backend == "ray":
+            from jobs.ray_backend import ray_engines  # only here: a single-machine bot never imports Ray
+
+            return ray_engines(self.settings, self._engine_factory)
         devices = self._devices or self.settings.devices()
         return [Device(device, LocalEngines(device, self._engine_factory, self.settings)) for device in devices]
 
