@@ -26,7 +26,7 @@ from typing import Any
 import ray
 from ray.exceptions import RayError
 
-from jobs.messages import EngineBroken, EngineMessage, JobFailed, JobSucceeded, RunGroup, Shutdown
+from jobs.messages import EngineBroken, EngineMessage, GroupStarted, JobFailed, JobSucceeded, RunGroup, Shutdown
 from jobs.ray_backend.actor import ActorSettings, EngineActor
 from jobs.ray_backend.shipping import ShippedResult, Stamped, ship_group, store_result
 
@@ -54,6 +54,9 @@ class RayEngine:
         self._error: str | None = None
         self._turn = 0
         self._became_ready = False
+        self._reading: int | None = None
+        """The group whose stream the pump reads: the one the actor runs (groups run in the order sent)."""
+        self._started: int | None = None
         self._streams: queue.SimpleQueue = queue.SimpleQueue()
         self._read, self._write = socket.socketpair()
         self._read.setblocking(False)
@@ -80,7 +83,7 @@ class RayEngine:
             return True
         shipped = ship_group(message, self._turn)
         self._turn += 1
-        self._streams.put(self._actor.run.options(num_returns="streaming").remote(shipped))
+        self._streams.put((message.seq, self._actor.run.options(num_returns="streaming").remote(shipped)))
         return True
 
     def receive(self) -> EngineMessage | None:
@@ -119,13 +122,20 @@ class RayEngine:
     def _run_pump(self) -> None:
         try:
             self._deliver(ray.get(self._actor.ready.remote()))
-            while (stream := self._streams.get()) is not _STOP:
+            while (item := self._streams.get()) is not _STOP:
+                self._reading, stream = item
                 for ref in stream:
                     self._deliver(ray.get(ref))
+                self._reading = None
         except RayError as error:
             self._error = f"{type(error).__name__}"
             if not self._became_ready:
                 self._post(EngineBroken(traceback.format_exc()))
+            elif self._reading is not None and self._started != self._reading:
+                # A death can swallow the stream's last messages, GroupStarted among them. The group the actor
+                # was on counts as started, so its jobs count an attempt: a job that kills every engine it
+                # reaches still ends after MAX_ATTEMPTS, as it does with engine processes.
+                self._post(GroupStarted(self._reading))
             log.warning("the engine actor %s ended: %s", self.incarnation, error)
         finally:
             self._ended = True
@@ -138,6 +148,8 @@ class RayEngine:
             return
         message = stamped.message
         self._became_ready = True
+        if isinstance(message, GroupStarted):
+            self._started = message.seq
         if isinstance(message, ShippedResult):
             message = self._store(message)
         self._post(message)

@@ -58,8 +58,9 @@ def source_paths(parameters: dict[str, Any]) -> list[str]:
 
 
 def ship_group(group: RunGroup, turn: int) -> ShippedGroup:
-    """The group and the bytes of every source image its jobs name (read on the bot's machine)."""
-    paths = sorted({path for job in group.jobs for path in source_paths(job.parameters)})
+    """The group and the bytes of every source image its jobs name (read on the bot's machine). A source that is
+    gone is not shipped: the engine then fails that job with the message it gives on one machine."""
+    paths = sorted({path for job in group.jobs for path in source_paths(job.parameters) if Path(path).is_file()})
     return ShippedGroup(turn, group, tuple(ShippedFile(path, Path(path).read_bytes()) for path in paths))
 
 
