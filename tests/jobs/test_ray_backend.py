@@ -7,7 +7,12 @@ import asyncio
 import hashlib
 import os
 import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from engine.request import GenerationRequest
@@ -23,6 +28,8 @@ from tests.jobs.helpers import (
     until_done,
     wait_for_progress,
 )
+from tests.paths import REPO_ROOT
+from tests.processes import alive
 
 
 def _intact(job) -> bool:
@@ -119,3 +126,71 @@ async def test_compatible_jobs_share_a_batch_on_a_remote_engine(ray_settings, ru
         jobs = [await service.get_job(public_id) for public_id in ids]
     assert {job.batch_images for job in jobs} == {3} and len({job.batch_id for job in jobs}) == 1
     assert all(_intact(job) for job in jobs)
+
+
+def _engine_actors() -> list[int]:
+    """Engine actors alive on this machine, by the process title Ray gives them."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            title = (entry / "cmdline").read_bytes() if entry.name.isdigit() else b""
+        except OSError:
+            continue
+        if title.startswith(b"ray::EngineActor") and alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
+def _runner(env: dict[str, str]) -> subprocess.Popen:
+    command = [sys.executable, "-m", "jobs", "run"]
+    return subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@pytest.mark.soak
+async def test_sigkill_of_the_bot_mid_stream_then_restart_delivers_every_job_once_and_leaves_no_actor(
+    ray_settings, ray_cluster
+) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": ray_settings.sqlalchemy_url,
+        "DATA_DIR": str(ray_settings.data_dir),
+        "ENGINE_BACKEND": "ray",
+        "RAY_ADDRESS": ray_cluster.cluster.address,
+        "ENGINE_RESOURCE": ray_settings.engine_resource,
+        "MAX_BATCH_IMAGES": "1",
+    }
+    ids = await submit_all(ray_settings, [(n % 3, f"fox {n}") for n in range(8)])
+    client = JobService(ray_settings, process_jobs=False)
+    await client.start()
+    runner = _runner(env)
+    try:
+        await until_statuses(
+            client, ids, lambda statuses: JobStatus.SUCCEEDED in statuses and JobStatus.RUNNING in statuses
+        )
+        assert _engine_actors()
+    finally:
+        runner.send_signal(signal.SIGKILL)
+        runner.wait()
+    await until(lambda: not _engine_actors())  # they end with the bot that owned them
+    runner = _runner(env)
+    try:
+        await until_statuses(client, ids, lambda statuses: all(status is JobStatus.SUCCEEDED for status in statuses))
+    finally:
+        runner.send_signal(signal.SIGTERM)
+        assert runner.wait(EVENT_TIMEOUT) == 0
+    jobs = [await client.get_job(public_id) for public_id in ids]
+    with client.queue._sessions.begin() as session:
+        images = session.scalar(select(func.count()).select_from(Image))
+    await client.stop()
+    assert images == 8 and all(job.attempts in (1, 2) and _intact(job) for job in jobs)
+    await until(lambda: not _engine_actors())
+
+
+async def until_statuses(client: JobService, ids: list[str], condition) -> None:
+    async def statuses() -> list[JobStatus]:
+        return [(await client.get_job(public_id)).status for public_id in ids]
+
+    deadline = time.monotonic() + EVENT_TIMEOUT
+    while not condition(await statuses()):
+        assert time.monotonic() < deadline, "the condition never held"
+        await asyncio.sleep(0.05)
