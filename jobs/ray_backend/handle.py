@@ -54,6 +54,8 @@ class RayEngine:
         self._error: str | None = None
         self._turn = 0
         self._became_ready = False
+        self._killed = False
+        """Killed by the device worker (a stop, the watchdog): its end is no failure to build the engine."""
         self._reading: int | None = None
         """The group whose stream the pump reads: the one the actor runs (groups run in the order sent)."""
         self._started: int | None = None
@@ -109,6 +111,7 @@ class RayEngine:
         self._actor.abort_up_to.remote(seq)
 
     def kill(self) -> None:
+        self._killed = True
         with contextlib.suppress(RayError, ValueError):
             ray.kill(self._actor, no_restart=True)
 
@@ -128,8 +131,8 @@ class RayEngine:
                     self._deliver(ray.get(ref))
                 self._reading = None
         except RayError as error:
-            self._error = f"{type(error).__name__}"
-            if not self._became_ready:
+            self._error = type(error).__name__
+            if not self._became_ready and not self._killed:
                 self._post(EngineBroken(traceback.format_exc()))
             elif self._reading is not None and self._started != self._reading:
                 # A death can swallow the stream's last messages, GroupStarted among them. The group the actor
