@@ -67,7 +67,7 @@ async def _one(service: JobService, number: int) -> None:
     raise RuntimeError(f"job {view.public_id} did not finish")
 
 
-def _settings(folder: Path, backend: str) -> JobSettings:
+def bench_settings(folder: Path, backend: str) -> JobSettings:
     return JobSettings(
         database_url=f"sqlite:///{folder / f'{backend}.db'}",
         data_dir=folder / backend,
@@ -91,13 +91,13 @@ def main(argv: list[str] | None = None) -> int:
     bare = bare_seconds(args.jobs)
     with tempfile.TemporaryDirectory(prefix="bench-ray-") as name:
         folder = Path(name)
-        local = asyncio.run(service_seconds(_settings(folder, "local"), args.jobs))
+        local = asyncio.run(service_seconds(bench_settings(folder, "local"), args.jobs))
         head = {"node_ip_address": "127.0.0.1", "num_cpus": 0, "include_dashboard": False}
         cluster = Cluster(initialize_head=True, head_node_args=head)
         cluster.add_node(node_ip_address="127.0.0.1", num_cpus=1, resources={RESOURCE: 1}, object_store_memory=100 * MB)
         ray.init(address=cluster.address, logging_level="ERROR", log_to_driver=False)
         try:
-            remote = asyncio.run(service_seconds(_settings(folder, "ray"), args.jobs))
+            remote = asyncio.run(service_seconds(bench_settings(folder, "ray"), args.jobs))
         finally:
             ray.shutdown()
             cluster.shutdown()
