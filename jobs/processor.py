@@ -37,20 +37,33 @@ class Processor:
         engines: Sequence[Device],
     ) -> None:
         """`engines`: each device and what starts its engine (`LocalEngines`, or the Ray backend's)."""
+        self._queue = queue
+        self._hub = hub
+        self._settings = settings
         self.devices = tuple(device.name for device in engines)
         self.stopping = threading.Event()
-        self.workers = [
-            DeviceWorker(
-                device.name,
-                queue=queue,
-                hub=hub,
-                settings=settings,
-                start_engine=device.start_engine,
-                stopping=self.stopping,
-                others_busy=functools.partial(self._others_busy, index),
-            )
-            for index, device in enumerate(engines)
-        ]
+        self.workers = [self._worker(index, device) for index, device in enumerate(engines)]
+
+    def _worker(self, index: int, device: Device) -> DeviceWorker:
+        return DeviceWorker(
+            device.name,
+            queue=self._queue,
+            hub=self._hub,
+            settings=self._settings,
+            start_engine=device.start_engine,
+            stopping=self.stopping,
+            others_busy=functools.partial(self._others_busy, index),
+        )
+
+    def add(self, device: Device) -> None:
+        """A device that appeared while running (a machine joined the cluster): its worker starts at once. Called
+        from one thread at a time; the others only iterate `workers`, which appending leaves valid."""
+        if self.stopping.is_set():
+            return
+        worker = self._worker(len(self.workers), device)
+        self.workers.append(worker)
+        self.devices += (device.name,)
+        worker.start()
 
     def _others_busy(self, index: int) -> bool:
         return all(worker.busy for other, worker in enumerate(self.workers) if other != index)

@@ -56,6 +56,8 @@ from jobs.views import GuildConfigView, JobView, QueueStats, SettingsChange, Use
 POSTGRES_THREADS = 8
 # How often images past RETENTION_DAYS are looked for.
 PRUNE_INTERVAL_SECONDS = 3600
+# With ENGINE_BACKEND=ray, how often the cluster is looked at for machines that joined.
+DEVICE_WATCH_SECONDS = 5.0
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +105,7 @@ class JobService:
         self.history = History(sessions, self.settings.data_dir)
         self.storage = Storage(sessions, self.settings)
         self._pruning: asyncio.Task[None] | None = None
+        self._watching: asyncio.Task[None] | None = None
         self._process_jobs = process_jobs
         self._devices = tuple(devices) if devices is not None else None
         self._engine_factory = engine_factory
@@ -130,6 +133,8 @@ class JobService:
         engines = await asyncio.to_thread(self._engines)
         self._processor = Processor(self.queue, self._hub, self.settings, engines=engines)
         await asyncio.to_thread(self._processor.start)
+        if self.settings.engine_backend == "ray":
+            self._watching = asyncio.create_task(self._watch_devices(self._processor))
 
     def _engines(self) -> list[Device]:
         """Each device and what starts its engine: an actor per GPU of the cluster, or an engine process per
@@ -141,12 +146,27 @@ class JobService:
         devices = self._devices or self.settings.devices()
         return [Device(device, LocalEngines(device, self._engine_factory, self.settings)) for device in devices]
 
+    async def _watch_devices(self, processor: Processor) -> None:
+        """With a cluster: start a device worker for every GPU of a machine that joins while the bot runs."""
+        while True:
+            await asyncio.sleep(DEVICE_WATCH_SECONDS)
+            try:
+                engines = await asyncio.to_thread(self._engines)
+            except Exception:  # the head is unreachable for a moment: the next round looks again
+                log.exception("listing the cluster's devices failed")
+                continue
+            for device in engines:
+                if device.name not in processor.devices:
+                    log.info("a device joined: %s", device.name)
+                    await asyncio.to_thread(processor.add, device)
+
     async def stop(self) -> None:
         """Graceful: no new work, running generations finish (or go back to the queue after STOP_TIMEOUT)."""
-        if self._pruning is not None:
-            self._pruning.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pruning
+        for task in (self._pruning, self._watching):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self._processor is not None:
             await asyncio.to_thread(self._processor.stop, self.settings.stop_timeout)
             self._processor = None

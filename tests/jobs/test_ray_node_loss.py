@@ -1,5 +1,5 @@
-"""ENGINE_BACKEND=ray: a whole node killed, or stopped and resumed, mid-job. A module of its own, so the nodes
-it takes away are not missing from the other modules' cluster."""
+"""ENGINE_BACKEND=ray: machines that leave (a node killed, or stopped and resumed, mid-job) and one that joins
+mid-queue. A module of its own, so the nodes it takes away and adds change no other module's cluster."""
 
 from __future__ import annotations
 
@@ -7,9 +7,19 @@ import asyncio
 import hashlib
 import os
 import signal
+import time
 
 from jobs import Failed, Finished, JobStatus
-from tests.jobs.helpers import Gate, TellingEngine, engine_factory, submit_all, until, until_done
+from tests.jobs.helpers import (
+    EVENT_TIMEOUT,
+    Gate,
+    TellingEngine,
+    engine_factory,
+    submit_all,
+    tiny_request,
+    until,
+    until_done,
+)
 from tests.jobs.ray_cluster import LocalCluster, add_node
 from tests.processes import alive, descendants
 
@@ -72,3 +82,34 @@ async def test_a_paused_node_is_given_up_and_leaves_no_engine_behind_when_it_res
         await until(lambda: not alive(first))  # the old engine ends with its raylet instead of living on
     assert [type(event) for event in events if isinstance(event, (Finished, Failed))] == [Finished]
     assert job.status is JobStatus.SUCCEEDED and job.attempts == 2
+
+
+async def test_a_node_that_joins_mid_queue_takes_work(ray_settings, ray_cluster: LocalCluster, running_service) -> None:
+    gate = Gate()
+    async with running_service(ray_settings, engine_factory=gate.factory()) as service:
+        before = set((await service.stats()).devices)
+        # Each device holds at most two groups, so one job is left waiting whatever the cluster had.
+        ids = [
+            (await service.submit(tiny_request(f"fox {n}"), kind="imagine", user_id=n, raw_prompt="fox")).public_id
+            for n in range(2 * len(before) + 1)
+        ]
+        await until_running(service, ids, 2 * len(before))
+        ray_cluster.nodes.append(add_node(ray_cluster.cluster))
+        await until_running(service, ids, len(ids))  # the new machine's device claimed the last one
+        joined = set((await service.stats()).devices) - before
+        gate.open()
+        for public_id in ids:
+            assert isinstance((await until_done(service, public_id))[-1], Finished)
+        jobs = [await service.get_job(public_id) for public_id in ids]
+    assert len(joined) == 1 and any(job.device in joined for job in jobs)
+
+
+async def until_running(service, ids: list[str], count: int) -> None:
+    async def running() -> int:
+        jobs = [await service.get_job(public_id) for public_id in ids]
+        return sum(job.status is JobStatus.RUNNING for job in jobs)
+
+    deadline = time.monotonic() + EVENT_TIMEOUT
+    while await running() < count:
+        assert time.monotonic() < deadline, "never that many running"
+        await asyncio.sleep(0.05)
