@@ -1,4 +1,5 @@
-"""One device: its engine process, the groups handed to it, and the thread that feeds it.
+"""One device: its engine (a local process, or an actor on a cluster), the groups handed to it, and the thread
+that feeds it.
 
 The feeding thread claims the next job (or batch of compatible jobs) while the engine process is
 still generating the previous one, and records each finished job while the engine already runs the
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait
 from typing import Any
 
-from jobs.engine_process import CancelSignal, EngineProcess
+from jobs.engine_handle import EngineHandle, EngineStarter
 from jobs.events import EventHub, ProgressEvent
 from jobs.messages import (
     EngineBroken,
@@ -136,7 +137,7 @@ class DeviceWorker:
         queue: JobQueue,
         hub: EventHub,
         settings: JobSettings,
-        engine_factory: Callable[[str], Any],
+        start_engine: EngineStarter,
         stopping: threading.Event,
         others_busy: Callable[[], bool],
     ) -> None:
@@ -144,14 +145,13 @@ class DeviceWorker:
         self._queue = queue
         self._hub = hub
         self._settings = settings
-        self._engine_factory = engine_factory
+        self._start_engine_now = start_engine
         self._stopping = stopping
         self._others_busy = others_busy
-        self._signal = CancelSignal()
         self._lock = threading.Lock()
         """Guards `_groups`, which the event loop's thread reads to route a cancel."""
         self._groups: dict[int, _Group] = {}
-        self._engine: EngineProcess | None = None
+        self._engine: EngineHandle | None = None
         self._ready = False
         self._restarts = 0
         self._killed_for_stop = False
@@ -208,14 +208,16 @@ class DeviceWorker:
         with self._lock:
             for group in self._groups.values():
                 if public_id in group.unfinished:
-                    self._signal.cancel_job(group.seq, group.jobs.index(public_id))
+                    if self._engine is not None:  # else it has just ended and its groups go back in line
+                        self._engine.cancel_job(group.seq, group.jobs.index(public_id))
                     return True
         return False
 
     def abort_running(self) -> None:
         """At a stop that ran out of time: stop whatever group the engine process is running."""
         with self._lock:
-            self._signal.abort_up_to(self._next_seq - 1)
+            if self._engine is not None:
+                self._engine.abort_up_to(self._next_seq - 1)
 
     def kill_for_stop(self) -> None:
         self._killed_for_stop = True
@@ -227,7 +229,7 @@ class DeviceWorker:
 
     def _main(self) -> None:
         try:
-            self._engine = EngineProcess(self.device, self._engine_factory, self._settings, self._signal)
+            self._engine = self._start_engine_now()
         except BaseException as error:
             self._first_spawn.set_exception(error)
             return
@@ -265,12 +267,12 @@ class DeviceWorker:
                 self._settings.engine_watchdog_seconds,
             )
             engine.kill()
-        ready = wait([engine.connection, engine.process.sentinel, self._wake_read], self._wait_seconds())
+        ready = wait([*engine.waitables, self._wake_read], self._wait_seconds())
         if self._wake_read in ready or not ready:  # a submit here, or time to look for another process's
             self._look_for_work = True
         if self._wake_read in ready:
             self._wake_read.recv(4096)
-        if engine.connection in ready or engine.process.sentinel in ready:
+        if any(waitable in ready for waitable in engine.waitables):
             self._listen(engine)
         return True
 
@@ -287,7 +289,7 @@ class DeviceWorker:
             return False
         backoff = min(RESTART_BACKOFF_SECONDS * 2 ** (self._restarts - 1), 60.0) if self._restarts else 0.0
         if not self._stopping.wait(backoff):  # a device that keeps failing is retried ever more slowly
-            self._engine = EngineProcess(self.device, self._engine_factory, self._settings, self._signal)
+            self._engine = self._start_engine_now()
             self._last_heard = time.monotonic()
         return True
 
@@ -339,7 +341,7 @@ class DeviceWorker:
         ids = tuple(job.public_id for job in claimed)
         seq, self._next_seq = self._next_seq, self._next_seq + 1
         with self._lock:
-            self._signal.open_group(seq)
+            self._engine.open_group(seq)
             self._groups[seq] = _Group(seq, ids, set(ids), model_of(claimed[0]))
         jobs = tuple(GroupJob(job.public_id, job.parameters) for job in claimed)
         preview = any(self._hub.has_subscribers(public_id) for public_id in ids)
@@ -348,7 +350,7 @@ class DeviceWorker:
 
     # listening
 
-    def _listen(self, engine: EngineProcess) -> None:
+    def _listen(self, engine: EngineHandle) -> None:
         """Handle what the engine process has said so far; notice when it has ended."""
         while True:
             message = engine.receive()
@@ -357,7 +359,7 @@ class DeviceWorker:
                 return
             self._last_heard = time.monotonic()
             self._handle(message)
-            if not engine.connection.poll():
+            if not engine.has_more():
                 return
 
     def _handle(self, message: EngineMessage) -> None:
@@ -434,7 +436,7 @@ class DeviceWorker:
             log.warning(
                 "the engine process for %s ended (exit code %s) while generating %s",
                 self.device,
-                engine.process.exitcode,
+                engine.exit_code,
                 ", ".join(interrupted),
             )
             self._record(

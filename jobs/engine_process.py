@@ -182,6 +182,7 @@ class EngineProcess:
     def __init__(self, device: str, factory: Callable[[str], Any], settings: JobSettings, cancel: CancelSignal) -> None:
         ours, theirs = SPAWN.Pipe()
         self.connection: Connection = ours
+        self._cancel = cancel
         # A host that configured torch (the benchmark, the tests) gets the same thread count in its engines.
         torch = sys.modules.get("torch")
         threads = torch.get_num_threads() if torch is not None else None
@@ -204,6 +205,14 @@ class EngineProcess:
         self.process.start()
         theirs.close()  # only the child holds its end now, so its death reads as end-of-file here
 
+    @property
+    def waitables(self) -> tuple[Connection, int]:
+        return self.connection, self.process.sentinel
+
+    @property
+    def exit_code(self) -> int | None:
+        return self.process.exitcode
+
     def send(self, message: RunGroup | Shutdown) -> bool:
         """False if the process is gone (its death is reported by `receive`)."""
         try:
@@ -219,6 +228,18 @@ class EngineProcess:
         except (EOFError, ConnectionResetError, OSError):
             return None
 
+    def has_more(self) -> bool:
+        return self.connection.poll()
+
+    def open_group(self, seq: int) -> None:
+        self._cancel.open_group(seq)
+
+    def cancel_job(self, seq: int, position: int) -> None:
+        self._cancel.cancel_job(seq, position)
+
+    def abort_up_to(self, seq: int) -> None:
+        self._cancel.abort_up_to(seq)
+
     def kill(self) -> None:
         if self.process.is_alive():
             self.process.kill()
@@ -226,6 +247,20 @@ class EngineProcess:
     def reap(self) -> None:
         self.process.join()
         self.connection.close()
+
+
+class LocalEngines:
+    """Starts a device's engine processes; they share one `CancelSignal`, so group numbers and a stop's abort
+    carry over from one engine process to the next."""
+
+    def __init__(self, device: str, factory: Callable[[str], Any], settings: JobSettings) -> None:
+        self._device = device
+        self._factory = factory
+        self._settings = settings
+        self._signal = CancelSignal()
+
+    def __call__(self) -> EngineProcess:
+        return EngineProcess(self._device, self._factory, self._settings, self._signal)
 
 
 def warm_up_batch_sizes(max_batch_images: int) -> tuple[int, ...]:
@@ -286,7 +321,7 @@ def serve(
                     if isinstance(message, RunGroup):
                         outbox.send(GroupSkipped(message.seq))
                 return
-            _run_group(engine, waiting.popleft(), outbox, cancel, saver, data_dir, preview_interval)
+            run_group(engine, waiting.popleft(), outbox, cancel, saver, data_dir, preview_interval)
             if engine.models.names != resident:
                 resident = engine.models.names
                 outbox.send(Resident(resident))
@@ -320,7 +355,7 @@ class _Outbox:
             self._connection.send(message)
 
 
-def _run_group(
+def run_group(
     engine: Any,
     group: RunGroup,
     outbox: _Outbox,

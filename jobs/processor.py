@@ -1,4 +1,4 @@
-"""Keeps every device busy: a supervisor over one `DeviceWorker` (engine process + feeding thread) per device.
+"""Keeps every device busy: a supervisor over one `DeviceWorker` (engine + feeding thread) per device.
 
 It starts the workers, wakes them when a job arrives, routes a cancel to the worker holding the job,
 and stops them gracefully. Everything about a job's life happens in the workers and the queue.
@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from jobs.device_worker import DeviceWorker
+from jobs.engine_handle import Device
 from jobs.events import EventHub
 from jobs.queue import JobQueue
 from jobs.settings import JobSettings
@@ -33,23 +34,36 @@ class Processor:
         hub: EventHub,
         settings: JobSettings,
         *,
-        devices: Sequence[str],
-        engine_factory: Callable[[str], Any] = default_engine_factory,
+        engines: Sequence[Device],
     ) -> None:
-        self.devices = tuple(devices)
+        """`engines`: each device and what starts its engine (`LocalEngines`, or the Ray backend's)."""
+        self._queue = queue
+        self._hub = hub
+        self._settings = settings
+        self.devices = tuple(device.name for device in engines)
         self.stopping = threading.Event()
-        self.workers = [
-            DeviceWorker(
-                device,
-                queue=queue,
-                hub=hub,
-                settings=settings,
-                engine_factory=engine_factory,
-                stopping=self.stopping,
-                others_busy=functools.partial(self._others_busy, index),
-            )
-            for index, device in enumerate(self.devices)
-        ]
+        self.workers = [self._worker(index, device) for index, device in enumerate(engines)]
+
+    def _worker(self, index: int, device: Device) -> DeviceWorker:
+        return DeviceWorker(
+            device.name,
+            queue=self._queue,
+            hub=self._hub,
+            settings=self._settings,
+            start_engine=device.start_engine,
+            stopping=self.stopping,
+            others_busy=functools.partial(self._others_busy, index),
+        )
+
+    def add(self, device: Device) -> None:
+        """A device that appeared while running (a machine joined the cluster): its worker starts at once. Called
+        from one thread at a time; the others only iterate `workers`, which appending leaves valid."""
+        if self.stopping.is_set():
+            return
+        worker = self._worker(len(self.workers), device)
+        self.workers.append(worker)
+        self.devices += (device.name,)
+        worker.start()
 
     def _others_busy(self, index: int) -> bool:
         return all(worker.busy for other, worker in enumerate(self.workers) if other != index)

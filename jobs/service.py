@@ -28,6 +28,8 @@ from engine.request import GenerationRequest
 from engine.settings import EngineSettings
 from jobs.database import make_engine, make_session_factory, upgrade_to_head
 from jobs.device_worker import DeviceWorker
+from jobs.engine_handle import Device
+from jobs.engine_process import LocalEngines
 from jobs.events import (
     TERMINAL_EVENTS,
     Accepted,
@@ -54,6 +56,8 @@ from jobs.views import GuildConfigView, JobView, QueueStats, SettingsChange, Use
 POSTGRES_THREADS = 8
 # How often images past RETENTION_DAYS are looked for.
 PRUNE_INTERVAL_SECONDS = 3600
+# With ENGINE_BACKEND=ray, how often the cluster is looked at for machines that joined.
+DEVICE_WATCH_SECONDS = 5.0
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +106,7 @@ class JobService:
         self.history = History(sessions, self.settings.data_dir)
         self.storage = Storage(sessions, self.settings)
         self._pruning: asyncio.Task[None] | None = None
+        self._watching: asyncio.Task[None] | None = None
         self._process_jobs = process_jobs
         self._devices = tuple(devices) if devices is not None else None
         self._engine_factory = engine_factory
@@ -123,20 +128,46 @@ class JobService:
         if not self._process_jobs:
             return
         self._pruning = asyncio.create_task(self._prune_now_and_then())
-        await asyncio.to_thread(prefetch_models)
+        if self.settings.engine_backend == "local":  # each machine of a cluster fetches its own (README)
+            await asyncio.to_thread(prefetch_models)
         await self._run(self.queue.recover)
-        devices = self._devices or tuple(await asyncio.to_thread(self.settings.devices))
-        self._processor = Processor(
-            self.queue, self._hub, self.settings, devices=devices, engine_factory=self._engine_factory
-        )
+        engines = await asyncio.to_thread(self._engines)
+        self._processor = Processor(self.queue, self._hub, self.settings, engines=engines)
         await asyncio.to_thread(self._processor.start)
+        if self.settings.engine_backend == "ray":
+            self._watching = asyncio.create_task(self._watch_devices(self._processor))
+
+    def _engines(self) -> list[Device]:
+        """Each device and what starts its engine: an actor per GPU of the cluster, or an engine process per
+        configured (or visible) device of this machine."""
+        if self.settings.engine_backend == "ray":
+            from jobs.ray_backend import ray_engines  # only here: a single-machine bot never imports Ray
+
+            return ray_engines(self.settings, self._engine_factory)
+        devices = self._devices or self.settings.devices()
+        return [Device(device, LocalEngines(device, self._engine_factory, self.settings)) for device in devices]
+
+    async def _watch_devices(self, processor: Processor) -> None:
+        """With a cluster: start a device worker for every GPU of a machine that joins while the bot runs."""
+        while True:
+            await asyncio.sleep(DEVICE_WATCH_SECONDS)
+            try:
+                engines = await asyncio.to_thread(self._engines)
+            except Exception:  # the head is unreachable for a moment: the next round looks again
+                log.exception("listing the cluster's devices failed")
+                continue
+            for device in engines:
+                if device.name not in processor.devices:
+                    log.info("a device joined: %s", device.name)
+                    await asyncio.to_thread(processor.add, device)
 
     async def stop(self) -> None:
         """Graceful: no new work, running generations finish (or go back to the queue after STOP_TIMEOUT)."""
-        if self._pruning is not None:
-            self._pruning.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pruning
+        for task in (self._pruning, self._watching):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self._processor is not None:
             await asyncio.to_thread(self._processor.stop, self.settings.stop_timeout)
             self._processor = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -48,6 +48,14 @@ class JobSettings(BaseSettings):
     cancel mask has one bit per job of a batch."""
     engine_devices: Annotated[tuple[str, ...], NoDecode] = ()
     """Comma list such as `cuda:0,cuda:1`; empty means every visible CUDA GPU, else the CPU."""
+    engine_backend: Literal["local", "ray"] = "local"
+    """local: one engine process per device of this machine. ray: one engine actor per GPU of a Ray cluster
+    (README, "Several GPU machines"); needs the `cluster` extra."""
+    ray_address: str | None = None
+    """With ENGINE_BACKEND=ray: the head's address, e.g. 10.8.0.1:6379 (None: the cluster started on this machine)."""
+    engine_resource: str = Field(default="GPU", min_length=1)
+    """With ENGINE_BACKEND=ray: the Ray resource one engine actor holds; one device per unit on each node. GPU
+    (the default) asks for a GPU; another name is a custom resource given to nodes with `ray start --resources`."""
     preview_interval: float = Field(default=1.0, ge=0)
     """Seconds between two preview PNGs of one job (its first step always sends one). The bot edits a message
     at most every 2 s, and every preview encoded is time the engine process is not driving the device."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from jobs import JobService, JobSettings
+from tests.jobs.ray_cluster import RESOURCE, ClusterUnavailable, LocalCluster, local_cluster
 
 torch.set_num_threads(1)
 
@@ -50,3 +51,20 @@ def running_service(engine_settings) -> Callable[..., contextlib.AbstractAsyncCo
             await service.stop()
 
     return run
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(engine_data_dir: Path) -> Iterator[LocalCluster]:
+    """One local two-node Ray cluster per test module; the module's tests are skipped if it cannot start."""
+    try:
+        with local_cluster(engine_data_dir) as cluster:
+            yield cluster
+    except ClusterUnavailable as error:
+        pytest.skip(f"a local Ray cluster could not start: {error}")
+
+
+@pytest.fixture
+def ray_settings(job_settings: JobSettings, ray_cluster: LocalCluster) -> JobSettings:
+    """ENGINE_BACKEND=ray on the module's cluster; one job per group, and every step sends a preview."""
+    update = {"engine_backend": "ray", "engine_resource": RESOURCE, "max_batch_images": 1, "preview_interval": 0}
+    return job_settings.model_copy(update=update)

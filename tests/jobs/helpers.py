@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -118,3 +119,12 @@ class Gate:
 
     def cancel_seen(self) -> bool:
         return (self.folder / "cancel-seen").exists()
+
+
+class TellingEngine(GatedEngine):
+    """GatedEngine that leaves its process id in the gate's folder while it holds a job, for a test to kill
+    an engine that runs where the test cannot see its process (an actor on a Ray node)."""
+
+    def run(self, request, **options):
+        (self.folder / "pid").write_text(str(os.getpid()))
+        return super().run(request, **options)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 from tests.import_graph import cycles, import_graph
 
 
@@ -27,3 +32,21 @@ def test_only_the_queue_writes_a_jobs_status() -> None:
         if "status=JobStatus." in path.read_text() or "job.status = " in path.read_text()
     ]
     assert writers == ["jobs.sql_queue"]
+
+
+def test_the_local_backend_never_imports_ray(tmp_path: Path) -> None:
+    """ENGINE_BACKEND=local (the default) works without the cluster extra: Ray is imported only for the ray one."""
+    code = (
+        "import sys; from jobs import JobService, JobSettings; "
+        f"JobService(JobSettings(data_dir={str(tmp_path)!r}, engine_devices=('cpu',)))._engines(); "
+        "assert 'ray' not in sys.modules, 'ray was imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_only_the_ray_backend_imports_ray() -> None:
+    from tests.import_graph import module_names
+
+    ray_import = re.compile(r"^\s*(import ray|from ray)\b", re.MULTILINE)
+    importers = [name for name, path in module_names("jobs").items() if ray_import.search(path.read_text())]
+    assert importers and all(name.startswith("jobs.ray_backend") for name in importers)

@@ -1,0 +1,119 @@
+"""Queue overhead per job, local engine process vs Ray engine actor, side by side in one run.
+
+`python -m bench.ray_overhead [--jobs N]` runs the same N small jobs (the embedded tiny model, 2 steps, one
+image each) one after another: in this process on a bare `Engine` (the floor), then through a `JobService`
+with ENGINE_BACKEND=local, then with ENGINE_BACKEND=ray on a local cluster (a head and one worker node, every
+process on 127.0.0.1, dashboard off). Each service is warmed by one job first. Overhead per job is the
+service's wall time minus the bare engine's, divided by N: database commits, PNG and result saving, event
+delivery, the hop to the engine, and for Ray the streams and the bytes shipped back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# Read when Ray is imported: 127.0.0.1 is this machine (docs/queue.md, "The Ray spike").
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    filter(None, [str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH")])
+)
+
+from engine.engine import Engine  # noqa: E402
+from engine.request import GenerationRequest  # noqa: E402
+from jobs import Finished, JobService, JobSettings  # noqa: E402
+
+RESOURCE = "bench_gpu"
+MB = 1024 * 1024
+
+
+def _request(number: int) -> GenerationRequest:
+    return GenerationRequest(prompt=f"a red circle {number}", steps=2, seed=number, count=1)
+
+
+def bare_seconds(jobs: int) -> float:
+    engine = Engine(device="cpu")
+    engine.run(_request(999))  # warm, like the services
+    start = time.perf_counter()
+    for number in range(jobs):
+        engine.run(_request(number))
+    return time.perf_counter() - start
+
+
+async def service_seconds(settings: JobSettings, jobs: int) -> float:
+    service = JobService(settings)
+    await service.start()
+    try:
+        await _one(service, 999)  # warm: the engine is built and has run once
+        start = time.perf_counter()
+        for number in range(jobs):
+            await _one(service, number)
+        return time.perf_counter() - start
+    finally:
+        await service.stop()
+
+
+async def _one(service: JobService, number: int) -> None:
+    view = await service.submit(_request(number), kind="imagine", user_id=1, raw_prompt="bench")
+    async for event in service.events(view.public_id):
+        if isinstance(event, Finished):
+            return
+    raise RuntimeError(f"job {view.public_id} did not finish")
+
+
+def bench_settings(folder: Path, backend: str) -> JobSettings:
+    return JobSettings(
+        database_url=f"sqlite:///{folder / f'{backend}.db'}",
+        data_dir=folder / backend,
+        engine_devices=("cpu",),
+        engine_backend=backend,
+        engine_resource=RESOURCE,
+        max_batch_images=1,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.ray_overhead", description=__doc__)
+    parser.add_argument("--jobs", type=int, default=10)
+    parser.add_argument("--out", type=Path, default=Path("bench/results/ray-overhead.json"))
+    args = parser.parse_args(argv)
+    import ray
+    import torch
+    from ray.cluster_utils import Cluster
+
+    torch.set_num_threads(1)
+    bare = bare_seconds(args.jobs)
+    with tempfile.TemporaryDirectory(prefix="bench-ray-") as name:
+        folder = Path(name)
+        local = asyncio.run(service_seconds(bench_settings(folder, "local"), args.jobs))
+        head = {"node_ip_address": "127.0.0.1", "num_cpus": 0, "include_dashboard": False}
+        cluster = Cluster(initialize_head=True, head_node_args=head)
+        cluster.add_node(node_ip_address="127.0.0.1", num_cpus=1, resources={RESOURCE: 1}, object_store_memory=100 * MB)
+        ray.init(address=cluster.address, logging_level="ERROR", log_to_driver=False)
+        try:
+            remote = asyncio.run(service_seconds(bench_settings(folder, "ray"), args.jobs))
+        finally:
+            ray.shutdown()
+            cluster.shutdown()
+    report = {
+        "jobs": args.jobs,
+        "bare_ms_per_job": round(1000 * bare / args.jobs, 1),
+        "local_ms_per_job": round(1000 * local / args.jobs, 1),
+        "ray_ms_per_job": round(1000 * remote / args.jobs, 1),
+        "local_overhead_ms_per_job": round(1000 * (local - bare) / args.jobs, 1),
+        "ray_overhead_ms_per_job": round(1000 * (remote - bare) / args.jobs, 1),
+    }
+    print(json.dumps(report, indent=2))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
