@@ -142,6 +142,8 @@ class DeviceWorker:
         others_busy: Callable[[], bool],
     ) -> None:
         self.device = device
+        self.retired = False
+        """Its machine left the cluster (`Processor.retire`)."""
         self._queue = queue
         self._hub = hub
         self._settings = settings
@@ -180,6 +182,15 @@ class DeviceWorker:
         factory that cannot travel to it fails here (JobService.start) instead of in the thread."""
         self.thread.start()
         self._first_spawn.result()
+
+    def stop_taking_work(self) -> None:
+        """The stop's first step (or a retirement): finish or hand back what it holds, then end."""
+        self._stopping.set()
+        self.wake()
+
+    def retire(self) -> None:
+        self.retired = True
+        self.stop_taking_work()
 
     def wake(self) -> None:
         # a full buffer: wake-ups are already pending; closed: the thread has ended

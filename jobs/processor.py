@@ -51,7 +51,7 @@ class Processor:
             hub=self._hub,
             settings=self._settings,
             start_engine=device.start_engine,
-            stopping=self.stopping,
+            stopping=threading.Event(),
             others_busy=functools.partial(self._others_busy, index),
         )
 
@@ -65,8 +65,21 @@ class Processor:
         self.devices += (device.name,)
         worker.start()
 
+    def retire(self, name: str) -> None:
+        """A device whose machine left the cluster: its worker takes no more work, hands back what it held (a
+        job it was generating counts an attempt, as after any engine death) and ends. It is no longer listed."""
+        for worker in self.workers:
+            if worker.device == name:
+                worker.retire()
+        self.devices = tuple(device for device in self.devices if device != name)
+
+    @property
+    def serving(self) -> list[DeviceWorker]:
+        """The workers of the devices still there (not retired)."""
+        return [worker for worker in self.workers if not worker.retired]
+
     def _others_busy(self, index: int) -> bool:
-        return all(worker.busy for other, worker in enumerate(self.workers) if other != index)
+        return all(worker.busy for other, worker in enumerate(self.workers) if other != index and not worker.retired)
 
     def start(self) -> None:
         for worker in self.workers:
@@ -83,7 +96,8 @@ class Processor:
     def stop(self, timeout: float) -> None:
         """Take no new work; give running generations `timeout` seconds, then cancel them back into the queue."""
         self.stopping.set()
-        self.wake()
+        for worker in self.workers:
+            worker.stop_taking_work()
         self._join(timeout)
         for worker in self.workers:
             worker.abort_running()

@@ -148,7 +148,8 @@ class JobService:
         return [Device(device, LocalEngines(device, self._engine_factory, self.settings)) for device in devices]
 
     async def _watch_devices(self, processor: Processor) -> None:
-        """With a cluster: start a device worker for every GPU of a machine that joins while the bot runs."""
+        """With a cluster: start a device worker for every GPU of a machine that joins while the bot runs, and
+        retire those of a machine Ray declared dead (a machine that comes back is a new node, with new names)."""
         while True:
             await asyncio.sleep(DEVICE_WATCH_SECONDS)
             try:
@@ -160,6 +161,10 @@ class JobService:
                 if device.name not in processor.devices:
                     log.info("a device joined: %s", device.name)
                     await asyncio.to_thread(processor.add, device)
+            present = {device.name for device in engines}
+            for name in [name for name in processor.devices if name not in present]:
+                log.warning("a device left the cluster: %s; what it held goes back in line", name)
+                await asyncio.to_thread(processor.retire, name)
 
     async def stop(self) -> None:
         """Graceful: no new work, running generations finish (or go back to the queue after STOP_TIMEOUT)."""
@@ -335,7 +340,7 @@ class JobService:
         return {worker.device: worker.state for worker in self._workers()}
 
     def _workers(self) -> Sequence[DeviceWorker]:
-        return self._processor.workers if self._processor is not None else ()
+        return self._processor.serving if self._processor is not None else ()
 
     # internals
 

@@ -126,5 +126,7 @@ class TellingEngine(GatedEngine):
     an engine that runs where the test cannot see its process (an actor on a Ray node)."""
 
     def run(self, request, **options):
-        (self.folder / "pid").write_text(str(os.getpid()))
+        written = self.folder / f"pid.{os.getpid()}"  # then renamed: a test never reads a half-written file
+        written.write_text(str(os.getpid()))
+        written.replace(self.folder / "pid")
         return super().run(request, **options)

@@ -12,7 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from engine.request import GenerationRequest
@@ -146,7 +145,6 @@ def _runner(env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-@pytest.mark.soak
 async def test_sigkill_of_the_bot_mid_stream_then_restart_delivers_every_job_once_and_leaves_no_actor(
     ray_settings, ray_cluster
 ) -> None:

@@ -49,9 +49,25 @@ async def test_killing_a_whole_node_mid_job_delivers_the_job_once_on_the_other_n
         gate.open()
         events = await following
         job = await service.get_job(public_id)
+        await until_listed_without(service, node.node_id)  # the dead machine's device is retired
     assert [type(event) for event in events if isinstance(event, (Finished, Failed))] == [Finished]
     assert job.status is JobStatus.SUCCEEDED and job.attempts == 2
     assert all(hashlib.sha256(image.path.read_bytes()).hexdigest() == image.sha256 for image in job.images)
+
+
+async def until_listed_without(service, node_id: str) -> None:
+    """Until /info's devices (and the health report's) no longer name a device of that node."""
+    from jobs.ray_backend.cluster import NODE_ID_CHARS  # Ray only once the cluster fixture has set it up
+
+    node_id = node_id[:NODE_ID_CHARS]
+
+    async def listed() -> list[str]:
+        return [*(await service.stats()).devices, *(await service.device_states())]
+
+    deadline = time.monotonic() + EVENT_TIMEOUT
+    while any(node_id in name for name in await listed()):
+        assert time.monotonic() < deadline, f"the devices of node {node_id} are still listed: {await listed()}"
+        await asyncio.sleep(0.2)
 
 
 async def test_a_paused_node_is_given_up_and_leaves_no_engine_behind_when_it_resumes(
