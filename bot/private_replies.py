@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.public_messages import MAX_CONTENT, quoted, shorten
@@ -68,7 +70,6 @@ def history_content(jobs: list[JobView]) -> str:
 def info_content(stats: QueueStats, user_id: int, bot_uptime: float, models: ModelRegistry) -> str:
     mine = stats.positions_by_user.get(user_id, ())
     positions = ", ".join(f"#{place}" for place in mine) if mine else "none waiting"
-    devices = ", ".join(stats.devices) or "none"
     lines = [
         f"**Queue:** {stats.queue_length} waiting, {stats.running} running",
         f"**Your jobs in the queue:** {positions}",
@@ -76,10 +77,23 @@ def info_content(stats: QueueStats, user_id: int, bot_uptime: float, models: Mod
         *(f"- {model_line(entry)}" for entry in models.entries),
         *(["**LoRAs** (`--lora NAME` or `--lora NAME:0.6`):"] if models.loras.entries else []),
         *(f"- {lora_line(lora)}" for lora in models.loras.entries),
-        f"**Devices:** {devices}",
+        f"**Devices:** {devices_line(stats.devices)}",
         f"**Uptime:** {timedelta(seconds=int(bot_uptime))}",
     ]
     return shorten("\n".join(lines), MAX_CONTENT)
+
+
+def devices_line(devices: Sequence[str]) -> str:
+    """This machine's devices as named (`cuda:0, cuda:1`); a Ray cluster's (`<address>/<node id>:<n>`) counted
+    by machine, each machine shown by its node id: its network address is the operator's business."""
+    local = [name for name in devices if "/" not in name]
+    machines = Counter(name.split("/", 1)[1].rsplit(":", 1)[0] for name in devices if "/" in name)
+    if not machines:
+        return ", ".join(local) or "none"
+    count = sum(machines.values())
+    each = ", ".join(f"`{machine}`: {number}" for machine, number in sorted(machines.items()))
+    plural = "s" if len(machines) > 1 else ""
+    return ", ".join([*local, f"{count} on {len(machines)} machine{plural} ({each})"])
 
 
 def lora_line(lora: RegisteredLora) -> str:
