@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import os
 import signal
 import subprocess
@@ -37,7 +38,8 @@ def _intact(job) -> bool:
 
 async def test_two_nodes_serve_one_queue_fairly_and_ship_images_both_ways(ray_settings, running_service) -> None:
     ids = await submit_all(ray_settings, [(1, f"fox {n}") for n in range(4)] + [(2, "a cat"), (3, "a dog")])
-    async with running_service(ray_settings) as service:
+    one_at_a_time = ray_settings.model_copy(update={"max_running_per_user": 1})  # the cap holds across machines
+    async with running_service(one_at_a_time) as service:
         assert len((await service.stats()).devices) == 2
         for public_id in ids:
             assert isinstance((await until_done(service, public_id))[-1], Finished)
@@ -50,6 +52,8 @@ async def test_two_nodes_serve_one_queue_fairly_and_ship_images_both_ways(ray_se
     started = sorted(jobs, key=lambda job: job.started_at)
     assert {job.user_id for job in started[:3]} == {1, 2, 3}  # round-robin across the machines, as on one
     assert len({job.device for job in jobs}) == 2
+    firsts = sorted((job for job in jobs if job.user_id == 1), key=lambda job: job.started_at)
+    assert all(earlier.finished_at <= later.started_at for earlier, later in itertools.pairwise(firsts))
     assert all(job.status is JobStatus.SUCCEEDED and _intact(job) for job in jobs)
     assert outcome.job.request.source_image == str(source)  # the stored request keeps the bot's path
     assert _intact(outcome.job) and outcome.job.images[0].path.is_relative_to(ray_settings.data_dir.resolve())
