@@ -48,9 +48,12 @@ def _unavailable() -> str | None:
     return None
 
 
-async def imagine_ack_latency(engine, *, users: int = 50, prompt: str = "a lighthouse at dusk") -> dict:
+async def imagine_ack_latency(
+    engine, *, users: int = 50, prompt: str = "a lighthouse at dusk", job_settings: dict[str, object] | None = None
+) -> dict:
     """Seconds from each user's INTERACTION_CREATE to the bot's acknowledgement (the deferral), and to
-    the private "Queued as job" reply, which comes after the job's row is committed."""
+    the private "Queued as job" reply, which comes after the job's row is committed. `job_settings`: JobSettings
+    fields that differ from the defaults (`engine_backend="ray"`: the bot attached to a cluster)."""
     reason = _unavailable()
     if reason:
         return {"measured": False, "reason": reason}
@@ -61,7 +64,7 @@ async def imagine_ack_latency(engine, *, users: int = 50, prompt: str = "a light
     try:
         endpoints = await _receive(here)
         with tempfile.TemporaryDirectory(prefix="bench-discord-") as folder:
-            latencies = await _run_bot(engine, endpoints, here, Path(folder), users)
+            latencies = await _run_bot(engine, endpoints, here, Path(folder), users, job_settings or {})
     finally:
         emulator.join(timeout=10)
         if emulator.is_alive():
@@ -87,7 +90,9 @@ async def _receive(connection):
     return message
 
 
-async def _run_bot(engine, endpoints: Endpoints, connection, data_dir: Path, users: int):
+async def _run_bot(
+    engine, endpoints: Endpoints, connection, data_dir: Path, users: int, job_settings: dict[str, object]
+):
     import discord
     import yarl
 
@@ -108,6 +113,7 @@ async def _run_bot(engine, endpoints: Endpoints, connection, data_dir: Path, use
                 engine_devices=(str(engine.device),),
                 max_queue_length=users + 1,
                 stop_timeout=0,
+                **job_settings,
             ),
             engine_factory=functools.partial(Engine, engine.settings),
         )

@@ -1,11 +1,13 @@
-"""Queue overhead per job, local engine process vs Ray engine actor, side by side in one run.
+"""Queue overhead per job and /imagine acknowledgement, local engine process vs Ray engine actor, side by side.
 
 `python -m bench.ray_overhead [--jobs N]` runs the same N small jobs (the embedded tiny model, 2 steps, one
 image each) one after another: in this process on a bare `Engine` (the floor), then through a `JobService`
 with ENGINE_BACKEND=local, then with ENGINE_BACKEND=ray on a local cluster (a head and one worker node, every
 process on 127.0.0.1, dashboard off). Each service is warmed by one job first. Overhead per job is the
 service's wall time minus the bare engine's, divided by N: database commits, PNG and result saving, event
-delivery, the hop to the engine, and for Ray the streams and the bytes shipped back.
+delivery, the hop to the engine, and for Ray the streams and the bytes shipped back. Then `--ack-users` members
+fire /imagine at once at the real bot (bench/discord_ack.py), first with a local engine, then attached to the
+cluster: the acknowledgement must not suffer from the bot being a Ray driver (target p99 <= 50 ms).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
     filter(None, [str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH")])
 )
 
+from bench.discord_ack import imagine_ack_latency  # noqa: E402
 from engine.engine import Engine  # noqa: E402
 from engine.request import GenerationRequest  # noqa: E402
 from jobs import Finished, JobService, JobSettings  # noqa: E402
@@ -78,9 +81,22 @@ def bench_settings(folder: Path, backend: str) -> JobSettings:
     )
 
 
+def _ack(users: int, job_settings: dict[str, object]) -> dict | None:
+    """/imagine acknowledgement (and "Queued as job" reply) latencies in ms, or None when skipped."""
+    if not users:
+        return None
+    measured = asyncio.run(imagine_ack_latency(Engine(device="cpu"), users=users, job_settings=job_settings))
+    if not measured["measured"]:
+        return measured
+    in_ms = {name: round(1000 * seconds, 1) for name, seconds in measured["ack_latency_s"].items()}
+    queued = {name: round(1000 * seconds, 1) for name, seconds in measured["queued_reply_latency_s"].items()}
+    return {"users": users, "ack_ms": in_ms, "queued_reply_ms": queued}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.ray_overhead", description=__doc__)
     parser.add_argument("--jobs", type=int, default=10)
+    parser.add_argument("--ack-users", type=int, default=50, help="members firing /imagine at once (0: skip)")
     parser.add_argument("--out", type=Path, default=Path("bench/results/ray-overhead.json"))
     args = parser.parse_args(argv)
     import ray
@@ -92,12 +108,14 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-ray-") as name:
         folder = Path(name)
         local = asyncio.run(service_seconds(bench_settings(folder, "local"), args.jobs))
+        ack_local = _ack(args.ack_users, {})
         head = {"node_ip_address": "127.0.0.1", "num_cpus": 0, "include_dashboard": False}
         cluster = Cluster(initialize_head=True, head_node_args=head)
         cluster.add_node(node_ip_address="127.0.0.1", num_cpus=1, resources={RESOURCE: 1}, object_store_memory=100 * MB)
         ray.init(address=cluster.address, logging_level="ERROR", log_to_driver=False)
         try:
             remote = asyncio.run(service_seconds(bench_settings(folder, "ray"), args.jobs))
+            ack_ray = _ack(args.ack_users, {"engine_backend": "ray", "engine_resource": RESOURCE})
         finally:
             ray.shutdown()
             cluster.shutdown()
@@ -108,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         "ray_ms_per_job": round(1000 * remote / args.jobs, 1),
         "local_overhead_ms_per_job": round(1000 * (local - bare) / args.jobs, 1),
         "ray_overhead_ms_per_job": round(1000 * (remote - bare) / args.jobs, 1),
+        "imagine_ack_local": ack_local,
+        "imagine_ack_ray": ack_ray,
     }
     print(json.dumps(report, indent=2))
     args.out.parent.mkdir(parents=True, exist_ok=True)
