@@ -120,6 +120,15 @@ class Gate:
     def cancel_seen(self) -> bool:
         return (self.folder / "cancel-seen").exists()
 
+    async def next_holder(self) -> int:
+        """The process id of the next TellingEngine to hold a job at the gate (taken, so the one after it can
+        tell its own)."""
+        told = self.folder / "pid"
+        await until(told.exists)
+        pid = int(told.read_text())
+        told.unlink()
+        return pid
+
 
 class TellingEngine(GatedEngine):
     """GatedEngine that leaves its process id in the gate's folder while it holds a job, for a test to kill

@@ -70,17 +70,15 @@ async def test_killing_the_engine_actor_mid_job_delivers_the_job_once_on_its_sec
     factory = engine_factory(TellingEngine, folder=gate.folder)
     async with running_service(ray_settings, engine_factory=factory) as service:
         following = asyncio.create_task(until_done(service, public_id))
-        await until(lambda: (gate.folder / "pid").exists())
-        first = int((gate.folder / "pid").read_text())
+        first = await gate.next_holder()
         os.kill(first, signal.SIGKILL)
-        (gate.folder / "pid").unlink()
-        await until(lambda: (gate.folder / "pid").exists())  # a new actor runs it again
+        second = await gate.next_holder()  # a new actor runs it again
         gate.open()
         events = await following
         job = await service.get_job(public_id)
         with service.queue._sessions.begin() as session:
             images = session.scalar(select(func.count()).select_from(Image))
-    assert int((gate.folder / "pid").read_text()) != first
+    assert second != first
     assert [type(event) for event in events if isinstance(event, (Finished, Failed))] == [Finished]
     assert job.status is JobStatus.SUCCEEDED and job.attempts == 2 and _intact(job)
     assert images == 1

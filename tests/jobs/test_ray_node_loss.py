@@ -38,10 +38,8 @@ async def test_killing_a_whole_node_mid_job_delivers_the_job_once_on_the_other_n
     factory = engine_factory(TellingEngine, folder=gate.folder)
     async with running_service(ray_settings, engine_factory=factory) as service:
         following = asyncio.create_task(until_done(service, public_id))
-        await until(lambda: (gate.folder / "pid").exists())
-        first = int((gate.folder / "pid").read_text())
+        first = await gate.next_holder()
         [node] = [node for node in ray_cluster.nodes if first in _processes_of(node)]
-        (gate.folder / "pid").unlink()
         for pid in _processes_of(node):
             os.kill(pid, signal.SIGKILL)
         ray_cluster.cluster.worker_nodes.discard(node)
@@ -80,14 +78,12 @@ async def test_a_paused_node_is_given_up_and_leaves_no_engine_behind_when_it_res
     factory = engine_factory(TellingEngine, folder=gate.folder)
     async with running_service(ray_settings, engine_factory=factory) as service:
         following = asyncio.create_task(until_done(service, public_id))
-        await until(lambda: (gate.folder / "pid").exists())
-        first = int((gate.folder / "pid").read_text())
+        first = await gate.next_holder()
         [node] = [node for node in ray_cluster.nodes if first in _processes_of(node)]
         paused = _processes_of(node)
-        (gate.folder / "pid").unlink()
         for pid in paused:
             os.kill(pid, signal.SIGSTOP)
-        await until(lambda: (gate.folder / "pid").exists())  # given up on: the other node runs it again
+        await gate.next_holder()  # given up on: the other node runs it again
         for pid in paused:
             os.kill(pid, signal.SIGCONT)
         ray_cluster.cluster.worker_nodes.discard(node)
