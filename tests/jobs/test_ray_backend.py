@@ -17,8 +17,7 @@ from sqlalchemy import func, select
 
 from engine.request import GenerationRequest
 from jobs import Cancelled, Failed, Finished, JobService, JobStatus, ProgressEvent
-from jobs.models import Image
-from jobs.states import DeviceState
+from jobs.models import Image, Job
 from tests.jobs.helpers import (
     EVENT_TIMEOUT,
     Gate,
@@ -39,11 +38,16 @@ def _intact(job) -> bool:
 
 async def test_two_nodes_serve_one_queue_fairly_and_ship_images_both_ways(ray_settings, running_service) -> None:
     one_at_a_time = ray_settings.model_copy(update={"max_running_per_user": 1})  # the cap holds across machines
-    async with running_service(one_at_a_time) as service:
+    gate = Gate()
+    async with running_service(one_at_a_time, engine_factory=gate.factory()) as service:
         assert len((await service.stats()).devices) == 2
-        # Both engines warm first: on a loaded machine the first one up could otherwise take every job.
-        await until_all_ready(service)
         ids = await submit_all(ray_settings, [(1, f"fox {n}") for n in range(4)] + [(2, "a cat"), (3, "a dog")])
+        # Three jobs may run at once (one per member) and one engine holds at most two: while the gate holds
+        # them, the other machine must take the third. Without the gate, on a loaded machine, the first engine
+        # could finish each tiny job before the second one looked, and take them all.
+        await until_statuses(service, ids, lambda statuses: statuses.count(JobStatus.RUNNING) == 3)
+        await until(lambda: _running_devices(service, ids) == 2)
+        gate.open()
         for public_id in ids:
             assert isinstance((await until_done(service, public_id))[-1], Finished)
         jobs = [await service.get_job(public_id) for public_id in ids]
@@ -199,8 +203,7 @@ async def until_statuses(client: JobService, ids: list[str], condition) -> None:
         await asyncio.sleep(0.05)
 
 
-async def until_all_ready(service: JobService) -> None:
-    deadline = time.monotonic() + EVENT_TIMEOUT
-    while any(state is not DeviceState.READY for state in (await service.device_states()).values()):
-        assert time.monotonic() < deadline, f"the engines never got ready: {await service.device_states()}"
-        await asyncio.sleep(0.05)
+def _running_devices(service: JobService, ids: list[str]) -> int:
+    with service.queue._sessions.begin() as session:
+        devices = session.scalars(select(Job.device).where(Job.public_id.in_(ids), Job.status == JobStatus.RUNNING))
+        return len(set(devices))
