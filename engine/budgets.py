@@ -60,19 +60,32 @@ def source_refusal(request: GenerationRequest, source_size: tuple[int, int], ups
 
 
 def fit_within(size: tuple[int, int], max_pixels: int, multiple: int) -> tuple[int, int]:
-    """`size` scaled down (keeping its aspect) until it fits `max_pixels`, sides multiples of `multiple`."""
+    """`size` scaled down until it fits `max_pixels`, sides multiples of `multiple`, its aspect kept as
+    closely as those allow (then the larger area)."""
     width, height = size
     if width * height <= max_pixels:
         return width, height
-    scale = math.sqrt(max_pixels / (width * height))
-    while True:
-        fitted = (
-            max(multiple, int(width * scale) // multiple * multiple),
-            max(multiple, int(height * scale) // multiple * multiple),
-        )
-        if fitted[0] * fitted[1] <= max_pixels or fitted == (multiple, multiple):
-            return fitted
-        scale *= 0.98
+    aspect = width / height
+    fits = [(multiple, multiple)]  # the smallest image there is, whatever the budget
+    # Flooring both scaled sides can cost the shorter one almost a whole multiple (15% of a 5-multiple side):
+    # try each side a multiple around its ideal length, and give the other side what the budget leaves.
+    ideal_height = math.sqrt(max_pixels / aspect)
+    for height in _multiples_near(ideal_height, multiple):
+        fits.append((_other_side(height * aspect, max_pixels // height, multiple), height))
+    for width in _multiples_near(ideal_height * aspect, multiple):
+        fits.append((width, _other_side(width / aspect, max_pixels // width, multiple)))
+    fitting = [(w, h) for w, h in fits if w * h <= max_pixels or (w, h) == (multiple, multiple)]
+    return min(fitting, key=lambda fit: (round(abs(fit[0] / fit[1] - aspect) / aspect, 3), -fit[0] * fit[1]))
+
+
+def _multiples_near(length: float, multiple: int) -> list[int]:
+    nearest = max(1, round(length / multiple))
+    return [count * multiple for count in range(max(1, nearest - 1), nearest + 2)]
+
+
+def _other_side(ideal: float, most: int, multiple: int) -> int:
+    """The multiple nearest `ideal` that is at most `most` (and at least one multiple)."""
+    return max(multiple, min(round(ideal / multiple), most // multiple) * multiple)
 
 
 def check_request(request: GenerationRequest, max_pixels: int, upscale_max_pixels: int) -> None:
