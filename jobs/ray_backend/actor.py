@@ -51,6 +51,10 @@ class _Failure:
         self.error = error
 
 
+# Put on a group's stream by the saver after its last result: the stream ends there.
+_DONE = object()
+
+
 class _QueueOutbox:
     """`run_group`'s outbox: messages go into a queue the streaming generator yields from."""
 
@@ -83,25 +87,34 @@ class EngineActor:
         self._engine.warm_up(batch_sizes=settings.warm_up_batches)
         budgets.limit_decoded_pixels(self._engine.settings.max_pixels, self._engine.settings.upscale_budget)
         self._resident = self._engine.models.names
+        # One thread for the actor's life: a group's images are saved while the next group generates.
+        self._saver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jobs-save")
 
     def ready(self) -> Stamped:
         return self._stamp(Ready(os.getpid(), self._resident))
 
     def run(self, shipped: ShippedGroup) -> Iterator[Stamped]:
+        """Wait for this group's turn, generate it, and stream what it says until its last image is saved. The
+        turn passes on as soon as generating ends, so the next group generates while this one's images are
+        saved and shipped, as in an engine process."""
         with self._turns:
             self._turns.wait_for(lambda: self._turn == shipped.turn)
+        if self._stopping.is_set():
+            self._next_turn()
+            yield self._stamp(GroupSkipped(shipped.group.seq))
+            return
+        messages: queue.SimpleQueue = queue.SimpleQueue()
         try:
-            if self._stopping.is_set():
-                yield self._stamp(GroupSkipped(shipped.group.seq))
-                return
-            yield from self._generate(shipped)
-            if self._engine.models.names != self._resident:
-                self._resident = self._engine.models.names
-                yield self._stamp(Resident(self._resident))
-        finally:
-            with self._turns:
-                self._turn += 1
-                self._turns.notify_all()
+            sources = self._receive_sources(shipped)
+            threading.Thread(target=self._work, args=(shipped, sources, messages), name="jobs-generate").start()
+        except BaseException:
+            self._next_turn()
+            raise
+        back = {local: original for original, local in sources.items()}
+        while (message := messages.get()) is not _DONE:
+            if isinstance(message, _Failure):
+                raise message.error
+            yield self._stamp(self._outgoing(message, back))
 
     @ray.method(concurrency_group="control")
     def open_group(self, seq: int) -> None:
@@ -120,36 +133,40 @@ class EngineActor:
         """Finish the group that runs; the ones still waiting are skipped."""
         self._stopping.set()
 
-    def _generate(self, shipped: ShippedGroup) -> Iterator[Stamped]:
-        sources = self._receive_sources(shipped)
-        back = {local: original for original, local in sources.items()}
-        messages: queue.SimpleQueue = queue.SimpleQueue()
-        done = object()
+    def _work(self, shipped: ShippedGroup, sources: dict[str, str], messages: queue.SimpleQueue) -> None:
+        """The generating thread. What ends the stream goes through the saver after this group's images, whose
+        one thread keeps every result in the order its group ran."""
+        ending: list[Any] = []
+        try:
+            group = localize(shipped.group, sources)
+            outbox = _QueueOutbox(messages)
+            interval = self._settings.preview_interval
+            run_group(self._engine, group, outbox, self._signal, self._saver, self._folder, interval)
+            if self._engine.models.names != self._resident:
+                self._resident = self._engine.models.names
+                ending.append(Resident(self._resident))
+        except BaseException as error:
+            ending.append(_Failure(error))
+        finally:
+            shutil.rmtree(self._sources_folder(shipped), ignore_errors=True)
+            self._next_turn()
+        for message in [*ending, _DONE]:
+            self._saver.submit(messages.put, message)
 
-        def work() -> None:
-            try:
-                with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jobs-save") as saver:
-                    group = localize(shipped.group, sources)
-                    run_group(
-                        self._engine, group, _QueueOutbox(messages), self._signal, saver, self._folder,
-                        self._settings.preview_interval,
-                    )  # fmt: skip
-            except BaseException as error:
-                messages.put(_Failure(error))
-            messages.put(done)
+    def _next_turn(self) -> None:
+        with self._turns:
+            self._turn += 1
+            self._turns.notify_all()
 
-        threading.Thread(target=work, name="jobs-generate", daemon=True).start()
-        while (message := messages.get()) is not done:
-            if isinstance(message, _Failure):
-                raise message.error
-            yield self._stamp(self._outgoing(message, back))
-        shutil.rmtree(self._folder / "sources", ignore_errors=True)
+    def _sources_folder(self, shipped: ShippedGroup) -> Path:
+        """One per group: the next group's sources arrive while this one's images are still being saved."""
+        return self._folder / "sources" / str(shipped.turn)
 
     def _receive_sources(self, shipped: ShippedGroup) -> dict[str, str]:
         """Write the shipped source images into the scratch folder: original path -> local copy."""
-        local = {}
+        local, folder = {}, self._sources_folder(shipped)
         for file in shipped.sources:
-            target = self._folder / "sources" / hashlib.sha256(file.path.encode()).hexdigest() / Path(file.path).name
+            target = folder / hashlib.sha256(file.path.encode()).hexdigest() / Path(file.path).name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(file.data)
             local[file.path] = str(target)
