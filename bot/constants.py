@@ -41,7 +41,7 @@ class BotSettings(BaseSettings):
     image_prompt_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     image_fetch_timeout: float = Field(default=10.0, gt=0)
     image_fetch_private_addresses: bool = False
-    # Jobs one /imagine may make with --repeat and {permutations}.
+    # Jobs one /imagine may make with --repeat and {permutations}, and one press of Imagine all under /describe.
     max_jobs_per_prompt: int = Field(default=4, ge=1, le=40)
     # Per-member cooldowns, USES/SECONDS (a token bucket: that many at once, then one every SECONDS/USES),
     # or `off`. The queue's caps bound the GPU work; these keep one member from hammering the bot.

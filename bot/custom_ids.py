@@ -86,9 +86,10 @@ PAN = ButtonSpec("pan", (JOB_ID, INDEX, DIRECTION))
 DETAILS = ButtonSpec("details", (JOB_ID, INDEX))
 DELETE = ButtonSpec("delete", (USER_ID,))
 # Under a /describe's suggestions: 1️⃣–4️⃣ /imagine suggestion `index` of the job (read from the job, never from
-# the id), 🔄 describes the job's image again.
+# the id), 🔄 describes the job's image again, Imagine all /imagines every suggestion.
 SUGGESTION = ButtonSpec("suggestion", (JOB_ID, INDEX))
 DESCRIBE_AGAIN = ButtonSpec("describe", (JOB_ID,))
+IMAGINE_ALL = ButtonSpec("imagineall", (JOB_ID,))
 # Every spec whose id names a job: an image message's buttons say which job it shows.
 JOB_SPECS = (
     SEPARATE,
@@ -105,6 +106,7 @@ JOB_SPECS = (
     DETAILS,
     SUGGESTION,
     DESCRIBE_AGAIN,
+    IMAGINE_ALL,
 )
 
 

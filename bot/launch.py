@@ -4,7 +4,7 @@ makes images shares."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import discord
 
@@ -19,7 +19,7 @@ from engine.budgets import source_refusal
 from engine.flags import PromptDefaults
 from engine.registry import ModelRegistry
 from engine.request import GenerationRequest
-from jobs import JobKind, JobService
+from jobs import JobKind, JobService, QueueFull
 from jobs.results import ImageRecord
 from jobs.views import JobView
 
@@ -89,6 +89,37 @@ class JobLauncher:
         except discord.HTTPException as error:  # e.g. the interaction token expired; delivery does not need it
             log.warning("Could not confirm job %s to user %s: %s", job.public_id, user_id, error)
         return job
+
+    async def launch_each(
+        self,
+        interaction: discord.Interaction,
+        requests: Sequence[GenerationRequest],
+        raw_prompts: Sequence[str],
+        *,
+        kind: JobKind,
+        source: str,
+        parent: JobView | None = None,
+    ) -> None:
+        """One job per request, in order, for one command or press that makes several (`source` names it in the
+        reply: "this prompt", "Imagine all"). A cap reached part-way keeps the jobs already queued and says how many
+        of them there are; a cap reached at the first job is refused as a single job would be."""
+        for started, (request, raw_prompt) in enumerate(zip(requests, raw_prompts, strict=True)):
+            try:
+                await self.launch(interaction, request, kind=kind, raw_prompt=raw_prompt, parent=parent)
+            except (QueueFull, UserFacingError) as error:
+                if started == 0:
+                    raise
+                log.info(
+                    "%s of user %s stopped after %d of %d jobs: %s",
+                    source,
+                    interaction.user.id,
+                    started,
+                    len(requests),
+                    error,
+                )
+                raise UserFacingError(
+                    f"Queued {started} of the {len(requests)} jobs {source} makes; the rest were not: {error}"
+                ) from error
 
     async def _channel_for(self, interaction: discord.Interaction) -> discord.abc.Messageable:
         """Where the job's message goes: the channel it was asked in, or the member's DMs with private results."""

@@ -14,6 +14,7 @@ from bot.custom_ids import (
     DESCRIBE_AGAIN,
     DETAILS,
     ENLARGE,
+    IMAGINE_ALL,
     MAKE_SQUARE,
     PAN,
     REROLL,
@@ -78,11 +79,12 @@ def image_view(
 
 
 def suggestions_view(job_id: str, count: int, owner_id: int) -> discord.ui.View:
-    """Under a /describe's suggestions, as on Midjourney: 1️⃣–4️⃣ (one per suggestion) and 🔄 (describe again); 🗑️
-    below them."""
+    """Under a /describe's suggestions, as on Midjourney: 1️⃣–4️⃣ (one per suggestion) and 🔄 (describe again); Imagine
+    all (every suggestion) and 🗑️ below them."""
     view = discord.ui.View(timeout=None)
     for index, number in enumerate(NUMBERS[:count], start=1):
         view.add_item(_button(SUGGESTION.custom_id(job_id, index), row=0, emoji=number))
     view.add_item(_button(DESCRIBE_AGAIN.custom_id(job_id), row=0, emoji="🔄"))
+    view.add_item(_button(IMAGINE_ALL.custom_id(job_id), row=1, label="Imagine all", emoji="🎉"))
     view.add_item(_button(DELETE.custom_id(owner_id), row=1, emoji="🗑️", style=discord.ButtonStyle.danger))
     return view

@@ -22,6 +22,7 @@ from PIL import Image
 
 from engine import budgets, loading, operations
 from engine.captions import Captioner
+from engine.flags import aspect_flag
 from engine.memory import MemorySaving
 from engine.model import LoadedModel
 from engine.noise import image_generator, initial_noise
@@ -44,7 +45,7 @@ from engine.results import (
 from engine.safety import ContentFilter, checker_verdict
 from engine.samplers import DEFAULT_SAMPLER
 from engine.settings import EngineSettings
-from engine.sizing import fit_size
+from engine.sizing import aspect_of, fit_size
 from engine.slots import batch_slots
 from engine.speedups import Speedups
 from engine.tiling import seamless
@@ -197,7 +198,8 @@ class Engine:
 
     def describe(self, request: GenerationRequest, *, cancel: threading.Event | None = None) -> DescriptionResult:
         """/describe: `request.count` prompt suggestions for its source image, written by CAPTION_MODEL with the
-        request's seed. No model is needed, so none is loaded."""
+        request's seed, each ending with the image's shape as `--ar W:H` (as Midjourney's do), so that imagining
+        one keeps that shape over the member's default aspect. No model is needed, so none is loaded."""
         if request.operation is not Operation.DESCRIBE:
             raise ValueError("Engine.describe takes describe requests; run() makes images")
         if self.captioner is None:
@@ -205,10 +207,11 @@ class Engine:
         if cancel is not None and cancel.is_set():
             raise GenerationCancelled()
         image = open_source(request.source_image, self._largest_image)
-        suggestions = self.captioner.suggestions(image, request.count, request.seed)
-        if not suggestions:
+        captions = self.captioner.suggestions(image, request.count, request.seed)
+        if not captions:
             raise RequestError("The captioning model found nothing to say about this image; try another image.")
-        return DescriptionResult(request, suggestions, self.captioner.source)
+        shape = aspect_flag(aspect_of(*image.size))
+        return DescriptionResult(request, tuple(f"{caption} {shape}" for caption in captions), self.captioner.source)
 
     def _generate(self, requests, callbacks, cancel, preview) -> list[GenerationResult]:
         if cancel is not None and cancel.is_set():

@@ -391,6 +391,11 @@ def _format_number(number: float) -> str:
     return str(int(number)) if number.is_integer() else repr(number)
 
 
+def aspect_flag(aspect: tuple[int, int]) -> str:
+    """`--ar W:H`, as a member would type it."""
+    return f"--ar {aspect[0]}:{aspect[1]}"
+
+
 def format_flags(request: GenerationRequest, defaults: PromptDefaults | None = None) -> str:
     """The canonical flag suffix for `request`, leaving out what `defaults` already supply, so
     that parse_prompt(request.prompt + " " + format_flags(request, d), d) rebuilds the request.
@@ -398,7 +403,7 @@ def format_flags(request: GenerationRequest, defaults: PromptDefaults | None = N
     defaults = defaults or PromptDefaults()
     parts = []
     if request.aspect != (defaults.aspect or (1, 1)):
-        parts.append(f"--ar {request.aspect[0]}:{request.aspect[1]}")
+        parts.append(aspect_flag(request.aspect))
     parts.append(f"--seed {request.seed}")
     default_terms = {term.lower() for term in _terms(defaults.negative_prompt)}
     extra_terms = [t for t in _terms(request.negative_prompt) if t.lower() not in default_terms]

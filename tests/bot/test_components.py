@@ -104,5 +104,6 @@ def test_custom_ids_keep_the_format_of_buttons_already_posted() -> None:
     assert [item.custom_id for item in suggestions_view("abcdefghij", 4, 42).children] == [
         *(f"imagine:suggestion:abcdefghij:{index}" for index in range(1, 5)),
         "imagine:describe:abcdefghij",
+        "imagine:imagineall:abcdefghij",
         "imagine:delete:42",
     ]

@@ -1,5 +1,6 @@
 """/describe in the engine: the operator's captioner writes four different suggestions for an image, the same ones
-for the same seed, without loading any diffusion model; without a captioner the request is refused with the fix."""
+for the same seed, each ending with the image's --ar, without loading any diffusion model; without a captioner the
+request is refused with the fix."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from PIL import Image
 from pydantic import ValidationError
 
+from engine.flags import parse_prompt
 from engine.prefetch import hub_captioner
 from engine.request import DESCRIBE_SUGGESTIONS, GenerationRequest, Operation
 from engine.results import CaptionerUnavailable, RequestError
@@ -52,6 +54,17 @@ def test_four_different_suggestions_the_same_for_the_same_seed(describing_engine
     assert describing_engine.describe(describe(source, 2)).suggestions != first.suggestions
     assert first.model == describing_engine.settings.caption_model
     assert describing_engine.models.names == ()  # no diffusion model was loaded for it
+
+
+def test_each_suggestion_ends_with_the_images_shape(describing_engine, source: str, tmp_path: Path) -> None:
+    """48×32 is 3:2; a square image says 1:1, so a member's default aspect does not reshape it."""
+    wide = describing_engine.describe(describe(source, 1)).suggestions
+    assert all(text.endswith(" --ar 3:2") for text in wide)
+    assert {parse_prompt(text).aspect for text in wide} == {(3, 2)}
+    assert all("--" not in parse_prompt(text).prompt for text in wide)
+    square = tmp_path / "square.png"
+    Image.new("RGB", (40, 40), (20, 60, 200)).save(square)
+    assert all(text.endswith(" --ar 1:1") for text in describing_engine.describe(describe(str(square), 1)).suggestions)
 
 
 def test_without_a_captioner_describe_says_how_to_turn_it_on(source: str) -> None:

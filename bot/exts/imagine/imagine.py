@@ -8,8 +8,6 @@ message, or for a banned word an option would spell) before any image is downloa
 
 from __future__ import annotations
 
-import logging
-
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -20,9 +18,7 @@ from bot.image_prompts import leading_urls
 from engine.flags import PromptDefaults, parse_prompt
 from engine.permutations import expand_prompt
 from engine.request import MAX_IMAGE_PROMPTS, GenerationRequest
-from jobs import JobKind, QueueFull
-
-log = logging.getLogger(__name__)
+from jobs import JobKind
 
 MAX_PROMPT = 1500
 
@@ -66,29 +62,9 @@ class Imagine(commands.Cog):
             await self.bot.launcher.launch(interaction, requests[0], kind=JobKind.IMAGINE, raw_prompt=prompt)
             return
         raw_prompts = [" ".join([*urls, expanded]) for expanded in texts]
-        await self._launch_each(interaction, requests, raw_prompts)
-
-    async def _launch_each(
-        self, interaction: discord.Interaction, requests: list[GenerationRequest], raw_prompts: list[str]
-    ) -> None:
-        """One job per expanded text, in order. A cap reached part-way keeps the jobs already queued and says how
-        many of them there are; a cap reached at the first job is refused as a single /imagine would be."""
-        for started, (request, raw_prompt) in enumerate(zip(requests, raw_prompts, strict=True)):
-            try:
-                await self.bot.launcher.launch(interaction, request, kind=JobKind.IMAGINE, raw_prompt=raw_prompt)
-            except (QueueFull, UserFacingError) as error:
-                if started == 0:
-                    raise
-                log.info(
-                    "Prompt of user %s stopped after %d of %d jobs: %s",
-                    interaction.user.id,
-                    started,
-                    len(requests),
-                    error,
-                )
-                raise UserFacingError(
-                    f"Queued {started} of the {len(requests)} jobs this prompt makes; the rest were not: {error}"
-                ) from error
+        await self.bot.launcher.launch_each(
+            interaction, requests, raw_prompts, kind=JobKind.IMAGINE, source="this prompt"
+        )
 
     @app_commands.command(description="Blend 2 to 5 images into four new ones")
     @app_commands.describe(
