@@ -6,17 +6,18 @@ checked like a typed prompt), Imagine all queues every one of them (up to the pr
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import update
 
 from bot.errors import UserFacingError
-from bot.exts.imagine.describe import check_bound
+from bot.exts.imagine.describe import check_bound, describe_request, suggestion
 from bot.public_messages import described_content
 from engine.flags import parse_prompt
 from engine.settings import EngineSettings
-from jobs import JobKind
+from jobs import JobKind, JobStatus, JobView
 from jobs.models import Job
 from sandbox.discord import DiscordEmulator, Interaction, Message
 from tests.bot.helpers import job_id_of, reply_to, wait_for_new_result
@@ -240,3 +241,23 @@ def test_imagine_all_starts_no_more_jobs_than_one_imagine_may() -> None:
     check_bound(4, 4)
     with pytest.raises(UserFacingError, match="Imagine all would start 4 jobs, more than the 3 one /imagine may"):
         check_bound(4, 3)
+
+
+def _describe_job(status: JobStatus, suggestions: tuple[str, ...] = ()) -> JobView:
+    return JobView(
+        public_id="d1", kind=JobKind.DESCRIBE, status=status, user_id=1, guild_id=None, channel_id=None,
+        message_id=None, raw_prompt="/describe fox.png", request=describe_request("/data/sources/fox.png"),
+        model=None, seed=1, error=None, attempts=1, device=None, parent_public_id=None, parent_index=None,
+        batch_id=None, batch_images=None, grid_path=None, created_at=datetime.now(UTC), started_at=None,
+        finished_at=None, suggestions=suggestions,
+    )  # fmt: skip
+
+
+def test_a_suggestion_button_says_why_there_is_nothing_to_imagine() -> None:
+    with pytest.raises(UserFacingError, match="has no suggestions yet: wait for it to finish"):
+        suggestion(_describe_job(JobStatus.RUNNING), 1)
+    with pytest.raises(UserFacingError, match=r"ended \(failed\) without suggestions: press 🔄 to try again"):
+        suggestion(_describe_job(JobStatus.FAILED), 1)
+    with pytest.raises(UserFacingError, match="has suggestions 1 to 2; there is no suggestion 3"):
+        suggestion(_describe_job(JobStatus.SUCCEEDED, ("a fox", "a cat")), 3)
+    assert suggestion(_describe_job(JobStatus.SUCCEEDED, ("a fox", "a cat")), 2) == "a cat"

@@ -45,6 +45,8 @@ def suggestions_of(job: JobView) -> tuple[str, ...]:
     """The suggestions of a finished /describe, or a refusal that says why there are none."""
     if job.request.operation is not Operation.DESCRIBE:
         raise UserFacingError(f"Job `{job.public_id}` is not a /describe, so it has no prompt suggestions.")
+    if not job.suggestions and job.is_finished:
+        raise UserFacingError(f"Job `{job.public_id}` ended ({job.status}) without suggestions: press 🔄 to try again.")
     if not job.suggestions:
         raise UserFacingError(f"Job `{job.public_id}` has no suggestions yet: wait for it to finish.")
     return job.suggestions
