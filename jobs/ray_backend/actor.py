@@ -1,4 +1,4 @@
-"""The engine actor: today's engine loop (`jobs.engine_process.run_group`) on a machine of the Ray cluster.
+"""The engine actor: the engine loop (`jobs.group_runner.run_group`) on a machine of the Ray cluster.
 
 One actor per GPU, pinned to its node. Groups arrive as calls of `run`, a streaming generator that yields
 what an engine process would send over its pipe, stamped with the actor's incarnation. Two groups may be
@@ -27,7 +27,7 @@ import ray
 
 from engine import budgets
 from engine.quiet import quiet_libraries
-from jobs.engine_process import ENGINE_NICENESS, CancelSignal, die_with_parent, run_group
+from jobs.group_runner import ENGINE_NICENESS, CancelSignal, die_with_parent, run_group
 from jobs.messages import EngineMessage, GroupSkipped, JobSucceeded, Ready, Resident
 from jobs.ray_backend.shipping import ShippedGroup, ShippedResult, Stamped, localize, pack_result, swap_sources
 

@@ -13,7 +13,7 @@ import numpy as np
 from engine.engine import Engine
 from engine.request import GenerationRequest
 from jobs import Cancelled, Failed, Finished, JobStatus
-from jobs.engine_process import SPAWN
+from jobs.group_runner import SPAWN
 from tests.jobs.helpers import Gate, engine_factory, submit_all, until_done, wait_for_progress, wait_for_start
 
 
