@@ -70,15 +70,20 @@ def missing_sources(request: GenerationRequest, data_dir: Path) -> list[Path]:
 
 def stale_files(folder: Path, cutoff: float, names: Iterable[str] | None = None) -> list[Path]:
     """The bot's files in `folder` (only those `names`, when given) last changed before `cutoff`, a POSIX time."""
-    chosen = [folder / name for name in names] if names is not None else _stored(folder)
+    chosen = [folder / name for name in names if _stored(folder / name)] if names is not None else _listed(folder)
     return [path for path in chosen if (changed := _changed(path)) is not None and changed < cutoff]
 
 
-def _stored(folder: Path) -> list[Path]:
+def _stored(path: Path) -> bool:
+    """Named as the bot names what it writes (never `..` or a folder, whatever a request said)."""
+    return path.name.endswith(STORED_SUFFIXES) and path.is_file()
+
+
+def _listed(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     with os.scandir(folder) as entries:
-        return [Path(entry.path) for entry in entries if entry.name.endswith(STORED_SUFFIXES) and entry.is_file()]
+        return [Path(entry.path) for entry in entries if _stored(Path(entry.path))]
 
 
 def _changed(path: Path) -> float | None:
