@@ -12,7 +12,7 @@ from typing import Any
 import discord
 
 from engine.flags import FlagError
-from jobs.queue import QueueFull
+from jobs.queue import QueueFull, SourceGone
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,7 @@ class NotInDMs(UserFacingError):
 
 # Why a member was refused, for the metrics (`refusal_reason`); the first class that matches names it.
 REFUSAL_REASONS: tuple[tuple[type[BaseException], str], ...] = (
+    (SourceGone, "refused"),  # told like a cap, but no cap was hit
     (QueueFull, "queue_full"),
     (FlagError, "bad_flag"),
     (discord.app_commands.CommandOnCooldown, "cooldown"),

@@ -7,7 +7,8 @@ to 127.0.0.1 or a redirect to the LAN is refused too) unless the operator allows
 redirects; a size limit enforced while reading; an image content type; the pixel count checked from the
 header before decoding; a time limit on the whole fetch. What is stored is a fresh PNG of the pixels (no
 metadata of the original), named by its hash, so a reroll, variation or /reproduce of the job starts
-from exactly the same image.
+from exactly the same image. Jobs share it by that name; it is removed once no job that may still be
+reproduced names it (`jobs.storage`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import io
 import ipaddress
+import os
 import re
 import socket
 from pathlib import Path
@@ -128,8 +130,7 @@ class ImagePrompts:
         except UnreadableImage as error:
             raise ImageRefused(f"{what}: {error}.") from None
         path = self._folder / f"{hashlib.sha256(png).hexdigest()}.png"
-        if not path.exists():
-            await self._encoder.run(_write, path, png)
+        await self._encoder.run(_keep, path, png)
         return str(path.resolve())
 
     async def _fetch(self, url: URL) -> bytes:
@@ -186,6 +187,16 @@ def _as_png(data: bytes, max_pixels: int) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def _keep(path: Path, png: bytes) -> None:
+    """Store the PNG, or mark the copy already there as just given: the sweep of DATA_DIR/sources spares a file
+    changed within the last hour (`jobs.sources`), so an old copy no job names yet is not removed under the job
+    about to be submitted with it."""
+    try:
+        os.utime(path)
+    except FileNotFoundError:
+        _write(path, png)
 
 
 def _write(path: Path, png: bytes) -> None:

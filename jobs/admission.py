@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from engine.request import GenerationRequest, Operation
 from jobs.models import Job
-from jobs.queue import NewJob, QueueFull
+from jobs.queue import NewJob, QueueFull, SourceGone
 from jobs.settings import JobSettings
+from jobs.sources import missing_sources
 from jobs.states import JobStatus
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,8 @@ UPSCALE_PIXELS = 4.0
 # a member cannot fill the queue with them.
 DESCRIBE_COST = 0.1
 MEGABYTE = 1_048_576
-# The PostgreSQL advisory lock every submit takes while it checks the caps (any fixed number will do).
+# The PostgreSQL advisory lock every submit takes while it checks the caps, and every sweep of DATA_DIR/sources
+# while it removes files (any fixed number will do).
 SUBMIT_LOCK = 0x696D6167
 
 
@@ -79,12 +81,18 @@ def check_disk(data_dir: Path, settings: JobSettings) -> None:
         )
 
 
-def check_caps(session: Session, settings: JobSettings, job: NewJob, cost: float) -> None:
-    """Caps in standard jobs (`jobs.admission`): per member, per server (a share of the whole queue), in
-    all. On PostgreSQL every submit holds one advisory lock from here to its commit, so concurrent
-    submits cannot each see room for one more and all take it (SQLite's BEGIN IMMEDIATE already does)."""
+def hold_submit_lock(session: Session) -> None:
+    """Until the transaction ends, no job is submitted: on PostgreSQL one advisory lock, on SQLite the writer's
+    lock that BEGIN IMMEDIATE takes with the transaction's first statement (`jobs.database`)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SUBMIT_LOCK})
+
+
+def check_caps(session: Session, settings: JobSettings, job: NewJob, cost: float) -> None:
+    """Caps in standard jobs (`jobs.admission`): per member, per server (a share of the whole queue), in
+    all. Every submit holds the submit lock from here to its commit, so concurrent submits cannot each see
+    room for one more and all take it."""
+    hold_submit_lock(session)
     queued = session.execute(
         select(Job.user_id, Job.guild_id, func.sum(Job.cost))
         .where(Job.status == JobStatus.QUEUED)
@@ -107,6 +115,17 @@ def check_caps(session: Session, settings: JobSettings, job: NewJob, cost: float
         )
     if total + cost > settings.max_queue_length:
         raise QueueFull(f"The queue is full right now ({total:g} jobs waiting). Please try again in a few minutes.")
+
+
+def check_sources(data_dir: Path, job: NewJob) -> None:
+    """Under the submit lock: the images the job starts from are still stored. A sweep of DATA_DIR/sources holds
+    the same lock while it removes files (`jobs.storage`), so a job either committed its references before the
+    sweep read them, or sees here that a file it names has gone."""
+    if missing_sources(job.request, data_dir):
+        raise SourceGone(
+            "An image this job starts from is no longer stored on the bot: the jobs that used it were deleted. "
+            "Attach the image (or paste its address) again to start from it."
+        )
 
 
 def check_quotas(session: Session, settings: JobSettings, job: NewJob) -> None:

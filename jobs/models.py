@@ -1,6 +1,7 @@
 """The history tables: every job, every image it produced, and per-user and per-guild settings.
 
-Images stay on disk under DATA_DIR/images/<public_id>/; rows hold their relative path and sha256.
+Images stay on disk under DATA_DIR/images/<public_id>/; rows hold their relative path and sha256. The images
+members give as prompts stay under DATA_DIR/sources/, shared by hash; `job_sources` says which jobs name which.
 Each row builds its own frozen view (`jobs.views`), so no ORM object leaves `jobs/`.
 """
 
@@ -104,6 +105,7 @@ class Job(Base):
 
     parent: Mapped[Job | None] = relationship(remote_side=[id])
     images: Mapped[list[Image]] = relationship(back_populates="job", order_by="Image.index")
+    sources: Mapped[list[JobSource]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
 
     def view(self, data_dir: Path, *, with_images: bool = True) -> JobView:
         images = tuple(image.record().located_in(data_dir) for image in self.images) if with_images else ()
@@ -187,6 +189,18 @@ class Image(Base):
             batch_slot=self.batch_slot,
             flagged=self.flagged,
         )
+
+
+class JobSource(Base):
+    """A file under DATA_DIR/sources/ that a job starts from (`jobs.sources`), written in the transaction that
+    inserts the job, so the sweep (`jobs.storage`) finds which files jobs still need without reading every
+    job's request. Its rows go with the job's (RETENTION_DELETES_RECORDS)."""
+
+    __tablename__ = "job_sources"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
+    """The file's name in the sources folder: the sha256 of its PNG, then `.png`."""
 
 
 class UserSettings(Base):

@@ -25,6 +25,11 @@ class QueueFull(Exception):
     """A cap was hit at submit; str(error) is a polite message to show the user as is."""
 
 
+class SourceGone(QueueFull):
+    """An image the job starts from is no longer stored (`jobs.sources`): refused at submit like a cap, with a
+    message for the member, rather than admitted to fail in the engine."""
+
+
 class UnknownParent(ValueError):
     """The parent job named at submit does not exist."""
 
@@ -66,7 +71,8 @@ class JobQueue(ABC):
 
     @abstractmethod
     def submit(self, job: NewJob) -> JobView:
-        """→ queued. Raises QueueFull when the user's or the global cap is reached."""
+        """→ queued, with the names of the stored images it starts from. Raises QueueFull when the user's or the
+        global cap is reached, SourceGone when an image it starts from is no longer stored."""
 
     @abstractmethod
     def waiting(self) -> list[WaitingJob]:

@@ -47,6 +47,7 @@ from jobs.processor import Processor, default_engine_factory
 from jobs.queue import NewJob
 from jobs.results import ImageRecord
 from jobs.settings import JobSettings
+from jobs.sources import SweptSources
 from jobs.sql_queue import SqlJobQueue
 from jobs.states import DeviceState, JobKind, JobStatus
 from jobs.storage import Storage
@@ -54,7 +55,7 @@ from jobs.views import GuildConfigView, JobView, QueueStats, SettingsChange, Use
 
 # Database threads for a server database, which takes concurrent writers.
 POSTGRES_THREADS = 8
-# How often images past RETENTION_DAYS are looked for.
+# How often images past RETENTION_DAYS, and image prompts no job needs, are looked for.
 PRUNE_INTERVAL_SECONDS = 3600
 # With ENGINE_BACKEND=ray, how often the cluster is looked at for machines that joined.
 DEVICE_WATCH_SECONDS = 5.0
@@ -256,10 +257,16 @@ class JobService:
         """Remove the images older than RETENTION_DAYS now (the service also does it every hour)."""
         return await self._run(self.storage.prune)
 
+    async def sweep_sources(self) -> SweptSources:
+        """Remove the stored image prompts that no job which may still be reproduced names (`jobs.storage`; the
+        service also does it every hour, after pruning)."""
+        return await self._run(self.storage.sweep_sources)
+
     async def _prune_now_and_then(self) -> None:
         while True:
             try:
                 await self.prune()
+                await self.sweep_sources()  # after: records that pruning deleted free their sources
             except Exception:  # the database went away for a moment: the next round tries again
                 log.exception("pruning old images failed")
             await asyncio.sleep(PRUNE_INTERVAL_SECONDS)

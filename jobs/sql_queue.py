@@ -17,14 +17,15 @@ from datetime import datetime
 from sqlalchemy import Row, func, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from jobs.admission import check_caps, check_disk, check_quotas, folder_bytes, job_cost
+from jobs.admission import check_caps, check_disk, check_quotas, check_sources, folder_bytes, job_cost
 from jobs.batching import pick_group
 from jobs.events import Cancelled, EventHub, Failed, Finished, PositionsPublisher, Started
-from jobs.models import MAX_DELIVERY_NOTE, Image, Job, new_public_id, utcnow
+from jobs.models import MAX_DELIVERY_NOTE, Image, Job, JobSource, new_public_id, utcnow
 from jobs.queue import JobQueue, NewJob, UnknownParent, WaitingJob, interrupted_message
 from jobs.results import JobResult, result_folder, saved_result
 from jobs.serving import prefer_loaded, serving_order
 from jobs.settings import JobSettings
+from jobs.sources import source_names
 from jobs.states import FINISHED_STATUSES, JobKind, JobStatus
 from jobs.views import JobView
 
@@ -54,6 +55,7 @@ class SqlJobQueue(JobQueue):
         with self._sessions.begin() as session:
             check_caps(session, self._settings, job, cost)
             check_quotas(session, self._settings, job)
+            check_sources(self._data_dir, job)
             parent = None
             if job.parent_public_id is not None:
                 parent = session.scalar(select(Job).where(Job.public_id == job.parent_public_id))
@@ -75,6 +77,7 @@ class SqlJobQueue(JobQueue):
                 attempts=0,
                 created_at=utcnow(),
                 cost=cost,
+                sources=[JobSource(name=name) for name in source_names(job.request)],
             )
             session.add(row)
             session.flush()

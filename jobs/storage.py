@@ -1,5 +1,8 @@
 """The bot looking after its own disk: images deleted by moderators go (and their jobs stay hidden), and
-images older than RETENTION_DAYS are pruned, their records kept so they can be made again exactly.
+images older than RETENTION_DAYS are pruned, their records kept so they can be made again exactly. The
+images members gave as prompts (DATA_DIR/sources/) go once no job that may still be reproduced names them:
+an image refused at admission, one whose jobs were all deleted with 🗑️ (unless KEEP_DELETED_IMAGES), or
+whose records RETENTION_DELETES_RECORDS removed. A pruned job keeps its record, so its sources stay.
 
 A hidden or pruned job keeps its status: these are not steps of a job's life but of its images' (the
 queue, `jobs.queue`, owns the life).
@@ -9,19 +12,26 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from jobs.models import Job, utcnow
+from jobs.admission import MEGABYTE, hold_submit_lock
+from jobs.models import Job, JobSource, utcnow
 from jobs.results import result_folder
 from jobs.settings import JobSettings
+from jobs.sources import GRACE, SweptSources, remove_if_stale, restore_set_aside, sources_folder, stale_files
 from jobs.states import JobStatus
 from jobs.views import JobView
 
 log = logging.getLogger(__name__)
+
+# File names asked about per query: well under SQLite's and PostgreSQL's limits on bound parameters.
+NAMES_PER_QUERY = 500
 
 
 class Storage:
@@ -29,10 +39,11 @@ class Storage:
         self._sessions = sessions
         self._settings = settings
         self._data_dir: Path = settings.data_dir
+        self._sources = sources_folder(settings.data_dir)
 
     def hide(self, public_id: str, by: int) -> JobView | None:
-        """Deleted with 🗑️ by its owner or an admin: no /show, /reproduce or buttons any more, and its files
-        go unless KEEP_DELETED_IMAGES. None if there is no such job."""
+        """Deleted with 🗑️ by its owner or an admin: no /show, /reproduce or buttons any more, and its files (and
+        the image prompts no other job needs) go unless KEEP_DELETED_IMAGES. None if there is no such job."""
         with self._sessions.begin() as session:
             job = session.scalar(select(Job).where(Job.public_id == public_id))
             if job is None:
@@ -41,9 +52,61 @@ class Storage:
                 job.hidden_at, job.hidden_by = utcnow(), by
             job.stored_bytes = 0  # off the member's quota even when KEEP_DELETED_IMAGES keeps the files
             view = job.view(self._data_dir, with_images=False)
+            names = [source.name for source in job.sources]
         if not self._settings.keep_deleted_images:
             shutil.rmtree(result_folder(self._data_dir, public_id), ignore_errors=True)
+            self._sweep_after_hiding(names)
         return view
+
+    def _sweep_after_hiding(self, names: list[str]) -> None:
+        """The hidden job's own sources, unless another job still needs them; a failure here must not undo the
+        member's 🗑️ (it is committed): the hourly sweep tries again."""
+        if not names:
+            return
+        try:
+            self._sweep(names)
+        except Exception:
+            log.exception("removing the image prompts of a deleted job failed; the hourly sweep will try again")
+
+    def sweep_sources(self) -> SweptSources:
+        """Remove the files under DATA_DIR/sources/ that no job which may still be reproduced names, and that
+        did not change within GRACE (`jobs.sources` says why that is safe); the service runs it after `prune`."""
+        return self._sweep(None)
+
+    def _sweep(self, names: Iterable[str] | None) -> SweptSources:
+        """Every stored file, or only those `names`. The cutoff is fixed before the references are read: a job
+        whose references the sweep does not see was submitted after it began, within GRACE of storing its
+        image, so that image changed after the cutoff."""
+        cutoff = time.time() - GRACE.total_seconds()
+        stale = stale_files(self._sources, cutoff, names)
+        if not stale:
+            return SweptSources()
+        with self._sessions.begin() as session:  # the references read and the files removed, as one step
+            hold_submit_lock(session)
+            needed = self._needed(session, [path.name for path in stale])
+            restore_set_aside(self._sources)
+            removed = [remove_if_stale(path, cutoff) for path in stale if path.name not in needed]
+        sizes = [size for size in removed if size is not None]
+        swept = SweptSources(files=len(sizes), bytes=sum(sizes))
+        if swept.files:
+            log.info(
+                "removed %d image prompts (%.1f MB) that no job which may still be reproduced names",
+                swept.files,
+                swept.bytes / MEGABYTE,
+            )
+        return swept
+
+    def _needed(self, session: Session, names: list[str]) -> set[str]:
+        """Which of these file names a job that may still be reproduced names: any job, but a hidden one only
+        while KEEP_DELETED_IMAGES keeps what was deleted."""
+        kept = [] if self._settings.keep_deleted_images else [Job.hidden_at.is_(None)]
+        needed: set[str] = set()
+        for start in range(0, len(names), NAMES_PER_QUERY):
+            chunk = names[start : start + NAMES_PER_QUERY]
+            needed.update(
+                session.scalars(select(JobSource.name).join(Job).where(JobSource.name.in_(chunk), *kept).distinct())
+            )
+        return needed
 
     def prune(self) -> int:
         """Remove the image files of jobs that ended more than RETENTION_DAYS ago (and, with

@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import os
 import socket
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,6 +20,8 @@ from aiohttp import web
 from PIL import Image
 
 from bot.client import ImagineBot
+from bot.image_prompts import ImagePrompts
+from bot.uploads import ImageEncoder
 from sandbox.discord import DiscordEmulator
 from tests.bot.helpers import finished_messages, imagine, job_id_of, reply_to, wait_for_new_result
 
@@ -114,6 +118,19 @@ async def test_an_attached_image_starts_the_job_and_is_stored_with_it(
 
 def _pixels(message) -> bytes:
     return Image.open(io.BytesIO(message.attachments[0].data)).convert("RGB").tobytes()
+
+
+async def test_an_image_given_again_is_stored_once_and_looks_just_given(tmp_path: Path) -> None:
+    """The sweep of DATA_DIR/sources spares files changed within the hour (`jobs.sources`): an old copy that no
+    job names any more must look new when a member gives the same image for a job about to be submitted."""
+    images = ImagePrompts(
+        tmp_path / "sources", ImageEncoder(64 * 64, 1), max_bytes=MAX_BYTES, timeout=1.0, private_addresses=False
+    )
+    stored = Path(await images.store(FOX, "fox.png"))
+    os.utime(stored, (0, 0))  # stored in 1970
+    assert Path(await images.store(FOX, "fox.png")) == stored and time.time() - stored.stat().st_mtime < 60
+    stored.unlink()  # the sweep took it just before
+    assert Path(await images.store(FOX, "fox.png")) == stored and stored.is_file()
 
 
 async def test_attachments_that_are_not_images_or_too_large_are_refused(

@@ -9,13 +9,13 @@ from pathlib import Path
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import JSON, column, inspect, table, text
 
 from jobs.database import alembic_config, downgrade_to_base, make_engine, upgrade_to_head
 from jobs.models import Base
 from tests.paths import REPO_ROOT
 
-TABLES = {"jobs", "images", "user_settings", "guild_config"}
+TABLES = {"jobs", "images", "user_settings", "guild_config", "job_sources"}
 
 
 def _tables(url: str) -> set[str]:
@@ -81,3 +81,38 @@ def test_the_outbox_migration_counts_jobs_that_had_already_ended_as_delivered(da
     finally:
         engine.dispose()
     assert delivered["ended"] is not None and delivered["waiting"] is None
+
+
+def test_the_sources_migration_records_what_jobs_made_before_it_start_from(database_url: str) -> None:
+    """Otherwise the first sweep would take the image prompts of every older job for orphans."""
+    command.upgrade(alembic_config(database_url), "0007")
+    fox, cat = "/data/sources/" + "a" * 64 + ".png", "/old/data/sources/" + "b" * 64 + ".png"
+    requests = {
+        "blend": {"prompt": "", "image_prompts": [fox, cat, fox]},  # one image named twice: one row
+        "describe": {"operation": "describe", "prompt": "", "source_image": cat},
+        "variation": {"operation": "variation", "prompt": "x", "source_image": "/data/images/blend/1.png"},
+        "text": {"prompt": "a fox", "image_prompts": [], "source_image": None},
+    }
+    names = ("public_id", "kind", "user_id", "raw_prompt", "parameters", "seed", "status", "attempts", "created_at")
+    jobs = table("jobs", *(column(name) for name in names if name != "parameters"), column("parameters", JSON))
+    rows = [
+        {"public_id": public_id, "kind": "imagine", "user_id": 1, "raw_prompt": "x", "parameters": parameters}
+        | {"seed": 1, "status": "succeeded", "attempts": 1, "created_at": "2026-01-01"}
+        for public_id, parameters in requests.items()
+    ]
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(jobs.insert(), rows)
+        upgrade_to_head(database_url)
+        with engine.connect() as connection:
+            found = connection.execute(
+                text("SELECT public_id, name FROM job_sources JOIN jobs ON jobs.id = job_id ORDER BY public_id, name")
+            ).all()
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in found] == [
+        ("blend", "a" * 64 + ".png"),
+        ("blend", "b" * 64 + ".png"),
+        ("describe", "b" * 64 + ".png"),
+    ]
