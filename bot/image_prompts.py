@@ -19,6 +19,7 @@ import ipaddress
 import os
 import re
 import socket
+import uuid
 from pathlib import Path
 
 import aiohttp
@@ -201,7 +202,8 @@ def _keep(path: Path, png: bytes) -> None:
 
 def _write(path: Path, png: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".part")
+    # A name of its own: two members giving the same image at once must not write into one partial file.
+    partial = path.with_name(f"{path.stem}-{uuid.uuid4().hex[:8]}.part")
     partial.write_bytes(png)
     partial.replace(path)
 

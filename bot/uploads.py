@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import discord
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 from PIL.PngImagePlugin import PngInfo
 
 from engine.outputs import JOB_CHUNK, PARAMETERS_CHUNK, RECORD_CHUNK, public_png
@@ -137,9 +137,17 @@ def decode(png: bytes, max_pixels: int) -> Image.Image:
         with Image.open(io.BytesIO(png)) as image:
             if image.width * image.height > max_pixels:
                 raise UnreadableImage(f"the image is {image.width}×{image.height}, larger than any image the bot makes")
-            return image.convert("RGB")
+            return _upright(image).convert("RGB")
     except (OSError, Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise UnreadableImage(f"the image cannot be opened ({type(error).__name__})") from None
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """Turned as its EXIF orientation says: a phone stores a portrait photo sideways with a tag to turn it."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except (OSError, ValueError, TypeError, KeyError, SyntaxError):  # a malformed EXIF block: the pixels as stored
+        return image
 
 
 class ImageEncoder:

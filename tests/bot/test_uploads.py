@@ -8,7 +8,7 @@ import random
 import pytest
 from PIL import Image
 
-from bot.uploads import UnreadableImage, UploadTooLarge, fit_png
+from bot.uploads import UnreadableImage, UploadTooLarge, decode, fit_png
 
 MAX_PIXELS = 1024 * 1024
 
@@ -55,3 +55,24 @@ def test_an_image_larger_than_the_bot_makes_is_refused_from_its_header_without_d
 def test_a_damaged_image_is_named_as_such() -> None:
     with pytest.raises(UnreadableImage, match="cannot be opened"):
         fit_png(b"\x89PNG\r\n\x1a\n" + b"\0" * 5000, "grid", 100, MAX_PIXELS)
+
+
+def test_a_phone_photo_stored_sideways_is_read_upright() -> None:
+    sideways = Image.new("RGB", (96, 64), "white")
+    sideways.paste((255, 0, 0), (0, 0, 8, 64))  # red down its left edge, which is the top once turned
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: turn 90° clockwise to view
+    buffer = io.BytesIO()
+    sideways.save(buffer, format="JPEG", exif=exif.tobytes(), quality=95)
+    upright = decode(buffer.getvalue(), 96 * 64)
+    assert upright.size == (64, 96)
+    red, green, _ = upright.getpixel((32, 2))
+    assert red > 200 and green < 60
+
+
+def test_a_malformed_orientation_leaves_the_pixels_as_stored() -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 99  # no such orientation
+    buffer = io.BytesIO()
+    Image.new("RGB", (96, 64), "white").save(buffer, format="JPEG", exif=exif.tobytes())
+    assert decode(buffer.getvalue(), 96 * 64).size == (96, 64)
