@@ -13,7 +13,7 @@ from engine.default_model import DEFAULT_MODEL_FOLDER
 from engine.settings import EngineSettings
 from jobs import JobService, JobSettings
 from sandbox.discord import DiscordEmulator
-from tests.bot.helpers import wait_for_new_result
+from tests.bot.helpers import GENERATION_TIMEOUT, finished_messages
 from tests.sandbox.fixtures import running_client
 
 # The embedded model told to draw at 256²: 4 images make a 512² grid and megapixel-sized previews.
@@ -68,7 +68,12 @@ async def test_a_large_job_never_stalls_the_event_loop_and_others_are_acknowledg
             await emu.send_slash_command("imagine", {"prompt": "a red circle --model large --steps 6"})
             await emu.wait_for(lambda: any("%)" in m.content for m in emu.messages_in()), timeout=120, what="progress")
             other = await emu.send_slash_command("imagine", {"prompt": "a blue square"}, user=emu.make_user("bob"))
-            grid = await wait_for_new_result(emu, 0, "the large grid")
+            # Bob's small grid may well arrive first: the large one is re-encoded to fit the upload limit.
+            grid = await emu.wait_for(
+                lambda: next((m for m in finished_messages(emu) if "a red circle" in m.content), None),
+                timeout=GENERATION_TIMEOUT,
+                what="the large grid",
+            )
         finally:
             probing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
