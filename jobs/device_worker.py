@@ -21,15 +21,14 @@ import socket
 import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from multiprocessing.connection import wait
-from typing import Any
 
 from jobs.engine_handle import EngineHandle, EngineStarter
 from jobs.events import EventHub, ProgressEvent
+from jobs.kept_writes import Backoff, KeptWrites
 from jobs.messages import (
     EngineBroken,
     EngineMessage,
@@ -59,9 +58,6 @@ POLL_SECONDS = 0.5
 PIPELINE_DEPTH = 2
 # The first restart of a dead engine process waits this long; each further one twice as long (at most a minute).
 RESTART_BACKOFF_SECONDS = 0.5
-# A failed database write (or claim) is tried again after this long, doubling up to MAX_RETRY_SECONDS.
-RETRY_SECONDS = 0.5
-MAX_RETRY_SECONDS = 30.0
 # An engine process that ended this many times in a row without becoming ready makes the device FAILING.
 FAILING_AFTER_RESTARTS = 3
 
@@ -75,33 +71,6 @@ class _Group:
     model: str
     """The registered model it runs on (a group shares one): loaded by the time it starts."""
     started: bool = False
-
-
-@dataclass
-class _Retry:
-    """A state change the database refused; kept until it is written."""
-
-    what: str
-    write: Callable[[], Any]
-
-
-class _Backoff:
-    """When to try again after failures: RETRY_SECONDS, doubling up to MAX_RETRY_SECONDS; a success resets it."""
-
-    def __init__(self) -> None:
-        self.delay = RETRY_SECONDS
-        self._until = 0.0
-
-    @property
-    def waiting(self) -> bool:
-        return time.monotonic() < self._until
-
-    def failed(self) -> None:
-        self._until = time.monotonic() + self.delay
-        self.delay = min(self.delay * 2, MAX_RETRY_SECONDS)
-
-    def succeeded(self) -> None:
-        self.delay, self._until = RETRY_SECONDS, 0.0
 
 
 class _BusyClock:
@@ -161,10 +130,8 @@ class DeviceWorker:
         self._next_seq = 0
         self._look_for_work = True
         """Set when a claim may find something: a wake-up, a poll interval gone by, a group over, a new engine."""
-        self._unrecorded: deque[_Retry] = deque()
-        self._writes = _Backoff()
-        """When to try the kept writes again while the database refuses them."""
-        self._claims = _Backoff()
+        self._writes = KeptWrites()
+        self._claims = Backoff()
         """When to claim again after a claim failed; writes waiting do not stop the device from working."""
         self._last_heard = time.monotonic()
         self._resident: frozenset[str] = frozenset()
@@ -265,7 +232,8 @@ class DeviceWorker:
                 self._engine.send(Shutdown())
             else:  # still building its engine, which may take minutes: nothing to lose
                 self._engine.kill()
-        self._retry_unrecorded()
+        if self._writes.retry():
+            self._look_for_work = True
         if self._should_claim():
             self._look_for_work = self._dispatch()
             if self._look_for_work:
@@ -289,12 +257,12 @@ class DeviceWorker:
 
     def _start_engine(self) -> bool:
         if self._stopping.is_set():
-            self._retry_unrecorded(force=True)
-            if self._unrecorded:
+            self._writes.retry(force=True)
+            if self._writes:
                 log.error(
                     "%d results of %s could not be recorded before the stop; their images are on disk and the "
                     "next start records them",
-                    len(self._unrecorded),
+                    len(self._writes),
                     self.device,
                 )
             return False
@@ -389,7 +357,9 @@ class DeviceWorker:
             case JobProgress(public_id=public_id, fraction=fraction, preview_png=preview):
                 self._hub.publish(public_id, ProgressEvent(fraction, preview))
             case JobSucceeded(public_id=public_id, result=result):
-                self._record(f"the result of job {public_id}", functools.partial(self._queue.finish, public_id, result))
+                self._writes.record(
+                    f"the result of job {public_id}", functools.partial(self._queue.finish, public_id, result)
+                )
                 self._job_over(public_id)
             case JobFailed(public_id=public_id, message=text):
                 if message.reference:  # the member sees the reference; the details are here, under the same one
@@ -400,10 +370,14 @@ class DeviceWorker:
                         message.reference,
                         message.details,
                     )
-                self._record(f"the failure of job {public_id}", functools.partial(self._queue.fail, public_id, text))
+                self._writes.record(
+                    f"the failure of job {public_id}", functools.partial(self._queue.fail, public_id, text)
+                )
                 self._job_over(public_id)
             case JobCancelled(public_id=public_id):
-                self._record(f"the cancellation of job {public_id}", functools.partial(self._queue.cancel, public_id))
+                self._writes.record(
+                    f"the cancellation of job {public_id}", functools.partial(self._queue.cancel, public_id)
+                )
                 self._job_over(public_id)
             case GroupCancelled(seq=seq) | GroupSkipped(seq=seq):
                 # Jobs cancelled by their owners are already recorded as such; the rest were stopped for a
@@ -428,7 +402,9 @@ class DeviceWorker:
 
     def _put_back(self, public_ids: Sequence[str]) -> None:
         if public_ids:
-            self._record(f"requeueing {', '.join(public_ids)}", functools.partial(self._queue.release, public_ids))
+            self._writes.record(
+                f"requeueing {', '.join(public_ids)}", functools.partial(self._queue.release, public_ids)
+            )
 
     def _engine_ended(self) -> None:
         """The engine process exited or died: hand its jobs back and, unless stopping, start another."""
@@ -450,39 +426,10 @@ class DeviceWorker:
                 engine.exit_code,
                 ", ".join(interrupted),
             )
-            self._record(
+            self._writes.record(
                 f"the recovery of {', '.join(interrupted)}", functools.partial(self._queue.recover, interrupted)
             )
         self._put_back(not_started)
         if not self._stopping.is_set():
             self._restarts += 1
             log.warning("restarting the engine process for %s", self.device)
-
-    # writes the database refused
-
-    def _record(self, what: str, write: Callable[[], Any]) -> None:
-        """Write now; if the database refuses, keep the write and try again later (nothing is dropped)."""
-        if self._unrecorded:  # keep the order: earlier writes first
-            self._unrecorded.append(_Retry(what, write))
-            self._retry_unrecorded()
-            return
-        try:
-            write()
-        except Exception:
-            log.exception("recording %s failed; keeping it to try again", what)
-            self._unrecorded.append(_Retry(what, write))
-            self._writes.failed()
-
-    def _retry_unrecorded(self, *, force: bool = False) -> None:
-        while self._unrecorded and (force or not self._writes.waiting):
-            retry = self._unrecorded[0]
-            try:
-                retry.write()
-            except Exception as error:
-                log.warning("recording %s failed again (%s); next try in %.1f s", retry.what, error, self._writes.delay)
-                self._writes.failed()
-                return
-            self._unrecorded.popleft()
-            self._writes.succeeded()
-            self._look_for_work = True
-            log.info("recorded %s", retry.what)
