@@ -71,6 +71,10 @@ class EngineActor:
         # Its parent is the node's raylet: a node that comes back from a pause after being declared dead ends its
         # raylet, and without this the engine would live on holding the GPU (measured, docs/queue.md).
         die_with_parent(os.getppid())
+        # As in an engine process: nothing a job asks for may reach the network. Each machine fetches the
+        # registered models before it joins (`python -m engine.prefetch`, README); set before the engine's
+        # libraries are imported, which read it once.
+        os.environ["HF_HUB_OFFLINE"] = "1"
         os.nice(ENGINE_NICENESS)  # the node's raylet and its heartbeats go first
         quiet_libraries()
         if settings.threads is not None:
