@@ -64,6 +64,16 @@ def zoom_out(
     return _from_image(request, image, Operation.ZOOM, count=4, zoom=factor, canvas_aspect=canvas_aspect)
 
 
+# Vary (Region)'s 3×3 cells as the form names them, numbered row by row from the top left.
+ROWS = ("top", "middle", "bottom")
+COLUMNS = ("left", "centre", "right")
+
+
+def cell_name(cell: int) -> str:
+    row, column = ROWS[cell // 3], COLUMNS[cell % 3]
+    return "centre" if (row, column) == ("middle", "centre") else f"{row} {column}"
+
+
 def vary_region(request: GenerationRequest, image: ImageRecord, cells: tuple[int, ...]) -> GenerationRequest:
     """Vary (Region): the chosen 3×3 cells repainted, four results."""
     return _from_image(request, image, Operation.REGION, count=4, region=tuple(sorted(set(cells))))

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import PurePath
 
-from bot.public_messages import MAX_CONTENT, quoted, shorten
+from bot.derive import cell_name
+from bot.public_messages import MAX_CONTENT, prompt_and_flags, quoted, shorten
 from engine.loras import RegisteredLora
 from engine.registry import ModelRegistry, RegisteredModel
+from engine.request import DEFAULT_IMAGE_WEIGHT, MAX_ZOOM, GenerationRequest, Operation
 from jobs.results import ImageRecord
 from jobs.states import ContentPolicy
 from jobs.views import GuildConfigView, JobView, QueueStats, UserSettingsView
@@ -25,31 +29,73 @@ def reproduce_command(job_id: str, index: int | None = None) -> str:
     return f"/reproduce job:{job_id}" + (f" image:{index}" if index is not None else "")
 
 
+# The prompt line of ℹ️ and 📩 (its flags keep at least half): with the other lines at their longest (six LoRAs,
+# five image prompts, nine region cells) the record stays within MAX_CONTENT, the reproduce command last.
+MAX_DETAILS_PROMPT = 900
+# The characters of an image prompt's content hash (its stored name) that ℹ️ and 📩 show for it.
+SOURCE_HASH_CHARS = 8
+_SOURCE_NAME = re.compile(r"[0-9a-f]{64}\.png")
+
+
 def details_content(job: JobView, image: ImageRecord) -> str:
+    """An image's full record (ℹ️, and 📩 by DM): the prompt and flags as a prompt to paste back, the values
+    they resolved to, the LoRAs, the image prompts (by content hash, never by path), the operation (zoom and
+    canvas, region cells, pan direction, strength), and the device as `device_label` names it."""
     request = job.request
+    device = device_label(job.device) if job.device else "unknown device"
     lines = [
         f"**Job** `{job.public_id}` image {image.index} of {len(job.images)} ({job.kind})",
-        f"**Prompt:** {quoted(request.prompt, 900)}",
-    ]
-    if request.negative_prompt:
-        lines.append(f"**Negative prompt:** {quoted(request.negative_prompt, 300)}")
-    lines += [
+        f"**Prompt:** {prompt_and_flags(request, MAX_DETAILS_PROMPT)}",
         f"**Seed:** {image.seed}",
         f"**Model:** {job.model or request.model or 'default'}",
         f"**Size:** {image.width}×{image.height} (aspect {request.aspect[0]}:{request.aspect[1]})",
         f"**Steps:** {request.steps} · **Guidance:** {request.guidance} · **Sampler:** {request.sampler}",
         f"**Chaos:** {request.chaos} · **Tile:** {'yes' if request.tile else 'no'}",
-    ]
-    if request.mode or request.direction or request.strength is not None:
-        extra = [part for part in (request.mode, request.direction and request.direction.value) if part]
-        if request.strength is not None:
-            extra.append(f"strength {request.strength}")
-        lines.append(f"**Operation:** {request.operation} ({', '.join(extra)})")
-    lines += [
-        f"**Batch:** slot {image.batch_slot + 1} of {image.batch_size} on {job.device or 'unknown device'}",
+        *_loras_lines(request),
+        *_image_prompt_lines(request),
+        *_operation_lines(request),
+        f"**Batch:** slot {image.batch_slot + 1} of {image.batch_size} on {device}",
         f"**Reproduce:** `{reproduce_command(job.public_id, image.index)}`",
     ]
     return shorten("\n".join(lines), MAX_CONTENT)
+
+
+def _loras_lines(request: GenerationRequest) -> list[str]:
+    if not request.loras:
+        return []
+    shown = [
+        f"{quoted(lora.name, 32)} at {'its registered weight' if lora.weight is None else f'{lora.weight:g}'}"
+        for lora in request.loras
+    ]
+    return [f"**LoRAs:** {', '.join(shown)}"]
+
+
+def _image_prompt_lines(request: GenerationRequest) -> list[str]:
+    """How many images the job started from and each one's content hash (the stored file's name), never the
+    server's path; `--iw`, what they weighed against the words."""
+    if not request.image_prompts:
+        return []
+    hashes = [
+        f"`{name[:SOURCE_HASH_CHARS]}`" if _SOURCE_NAME.fullmatch(name := PurePath(path).name) else "?"
+        for path in request.image_prompts
+    ]
+    weight = DEFAULT_IMAGE_WEIGHT if request.image_weight is None else request.image_weight
+    return [f"**Image prompts:** {len(hashes)} ({', '.join(hashes)}) · **Image weight:** --iw {weight:g}"]
+
+
+def _operation_lines(request: GenerationRequest) -> list[str]:
+    parts = [part for part in (request.mode, request.direction and request.direction.value) if part]
+    if request.operation is Operation.ZOOM:
+        canvas = request.canvas_aspect
+        parts.append(f"zoom out {MAX_ZOOM if request.zoom is None else request.zoom:g}×")  # None: the 2x button
+        parts.append(f"canvas {canvas[0]}:{canvas[1]}" if canvas else "canvas as the source image")
+    if request.region:
+        parts.append(f"repainting {', '.join(cell_name(cell) for cell in request.region)}")
+    if request.strength is not None:
+        parts.append(f"strength {request.strength:g}")
+    if request.operation is Operation.IMAGINE and not parts:
+        return []
+    return [f"**Operation:** {request.operation}" + (f" ({', '.join(parts)})" if parts else "")]
 
 
 def history_content(jobs: list[JobView]) -> str:
@@ -83,11 +129,18 @@ def info_content(stats: QueueStats, user_id: int, bot_uptime: float, models: Mod
     return shorten("\n".join(lines), MAX_CONTENT)
 
 
+def device_label(name: str) -> str:
+    """A device as members see it, wherever they do (ℹ️, 📩, /info): a Ray cluster's (`<node address>/<node id
+    prefix>:<index>`, jobs/ray_backend/cluster.py) by node id and index, `3f9a2c:0`, since the machine's network
+    address is the operator's business; this machine's (`cuda:0`) as named."""
+    return name.rpartition("/")[2]
+
+
 def devices_line(devices: Sequence[str]) -> str:
-    """This machine's devices as named (`cuda:0, cuda:1`); a Ray cluster's (`<address>/<node id>:<n>`) counted
-    by machine, each machine shown by its node id: its network address is the operator's business."""
-    local = [name for name in devices if "/" not in name]
-    machines = Counter(name.split("/", 1)[1].rsplit(":", 1)[0] for name in devices if "/" in name)
+    """This machine's devices as named (`cuda:0, cuda:1`); a Ray cluster's counted by machine, each machine
+    shown by its node id (`device_label` without the index)."""
+    local = [name for name in devices if device_label(name) == name]
+    machines = Counter(device_label(name).rsplit(":", 1)[0] for name in devices if device_label(name) != name)
     if not machines:
         return ", ".join(local) or "none"
     count = sum(machines.values())
@@ -103,12 +156,18 @@ def lora_line(lora: RegisteredLora) -> str:
 
 
 def model_line(entry: RegisteredModel) -> str:
-    """A registered model as members see it: its name, what the operator says of it, its presets. A local
-    path is never shown; a hub id is, since anyone may look it up."""
+    """A registered model as members see it: its name, what the operator says of it, its presets (steps,
+    guidance, sampler, and the size it draws a square at). A local path is never shown; a hub id is, since
+    anyone may look it up."""
     parts = [entry.description or (entry.source if entry.from_hub else None) or "the server's model"]
     presets = [
         f"{label} {value}"
-        for label, value in (("steps", entry.steps), ("guidance", entry.guidance), ("sampler", entry.sampler))
+        for label, value in (
+            ("steps", entry.steps),
+            ("guidance", entry.guidance),
+            ("sampler", entry.sampler),
+            ("size", entry.size and f"{entry.size}×{entry.size}"),
+        )
         if value is not None
     ]
     if presets:

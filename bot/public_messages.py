@@ -89,10 +89,15 @@ def _caption(request: GenerationRequest, suffix: str) -> str:
     """Bold prompt and flags; the prompt gives way first so the flags stay readable."""
     if request.operation is Operation.DESCRIBE:
         return _caption_of_describe(suffix)
-    budget = MAX_CONTENT - len(suffix) - len("****")
-    flags = _fit(_escape(format_flags(request)), budget // 2)
-    prompt = _fit(_escape(request.prompt.strip()), budget - len(flags) - 1)
-    return f"**{' '.join(part for part in (prompt, flags) if part)}**{suffix}"
+    return f"**{prompt_and_flags(request, MAX_CONTENT - len(suffix) - len('****'))}**{suffix}"
+
+
+def prompt_and_flags(request: GenerationRequest, limit: int) -> str:
+    """The prompt and its flags (`format_flags`) as one escaped text a member can paste back, at most `limit`
+    characters; the prompt gives way first, the flags keep at least half."""
+    flags = _fit(_escape(format_flags(request)), limit // 2)
+    prompt = _fit(_escape(request.prompt.strip()), limit - len(flags) - 1)
+    return " ".join(part for part in (prompt, flags) if part)
 
 
 def _caption_of_describe(suffix: str) -> str:

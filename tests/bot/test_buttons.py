@@ -6,8 +6,10 @@ import asyncio
 import io
 
 from PIL import Image
+from sqlalchemy import update
 
 from bot.client import ImagineBot
+from jobs.models import Job
 from sandbox.discord import DiscordEmulator
 from tests.bot.helpers import finished_messages, imagine, job_id_of, reply_to, wait_for_new_result
 
@@ -60,6 +62,25 @@ async def test_details_show_the_reproduce_command(discord_emulator: DiscordEmula
     assert f"`/reproduce job:{job} image:2`" in details.content
     assert "**Seed:** 42" in details.content  # image i uses seed + i - 1
     assert "a paper boat" in details.content
+
+
+async def test_details_and_the_envelope_name_a_cluster_device_without_its_machines_address(
+    discord_emulator: DiscordEmulator, bot: ImagineBot
+) -> None:
+    emu = discord_emulator
+    bob = emu.make_user("bob")
+    grid = await imagine(emu, "a paper kite --ar 3:2 --chaos 5 --seed 12")
+    job = job_id_of(grid)
+    image = await reply_to(emu, await emu.click_button(grid, f"imagine:upscale:{job}:1"), "image #1")
+    with bot.jobs.queue._sessions.begin() as session:  # as the Ray backend names a cluster's GPU
+        session.execute(update(Job).where(Job.public_id == job).values(device="10.8.0.2/3f9a2c:1"))
+
+    details = await reply_to(emu, await emu.click_button(image, f"imagine:details:{job}:1"), "the details")
+    await reply_to(emu, await emu.click_button(image, f"imagine:dm:{job}:1", user=bob), "the receipt")
+    [sent] = [message for message in emu.messages_in(emu.dm_channel(bob)) if not message.ephemeral]
+    for shown in (details.content, sent.content):
+        assert "on 3f9a2c:1" in shown and "10.8.0" not in shown
+        assert "**Prompt:** a paper kite --ar 3:2 --seed 12 " in shown and " --chaos 5 " in shown
 
 
 async def test_only_the_owner_may_delete_an_image(discord_emulator: DiscordEmulator, bot: ImagineBot) -> None:

@@ -9,19 +9,12 @@ import discord
 from bot import derive
 from bot.client import ImagineBot
 from bot.custom_ids import VARY_REGION, PersistentButton, button_extension
+from bot.derive import cell_name
 from bot.errors import UserFacingError, guarded, report
 from bot.remix import FORM_TIMEOUT, MAX_REMIX_TEXT, remix_text
 from engine.request import REGION_CELLS, GenerationRequest
 from jobs import JobKind
 from jobs.results import ImageRecord
-
-ROWS = ("top", "middle", "bottom")
-COLUMNS = ("left", "centre", "right")
-
-
-def cell_name(cell: int) -> str:
-    row, column = ROWS[cell // 3], COLUMNS[cell % 3]
-    return "centre" if (row, column) == ("middle", "centre") else f"{row} {column}"
 
 
 class RegionForm(discord.ui.Modal):
