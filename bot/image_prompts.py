@@ -4,8 +4,11 @@ checked and stored under DATA_DIR/sources/, where jobs name them.
 A member's URL makes the bot's machine fetch something, so every step is bounded: http(s) only; never an
 address on this machine or its networks (checked at each connection, after DNS, so a name that resolves
 to 127.0.0.1 or a redirect to the LAN is refused too) unless the operator allows it; at most three
-redirects; a size limit enforced while reading; an image content type; the pixel count checked from the
-header before decoding; a time limit on the whole fetch. What is stored is a fresh PNG of the pixels (no
+redirects; a size limit enforced while reading; an image content type, and then bytes that really are a PNG,
+JPEG, WebP or GIF (`bot.uploads.decode`: no other decoder of Pillow's is ever given them); the pixel count
+checked from the header before decoding; one time limit on the whole fetch — every redirect, the wait for a
+connection and the body together; and one fetch at a time per member, so nobody can hold the shared
+connections and starve everyone else's. What is stored is a fresh PNG of the pixels (no
 metadata of the original), named by its hash, so a reroll, variation or /reproduce of the job starts
 from exactly the same image. Jobs share it by that name; it is removed once no job that may still be
 reproduced names it (`jobs.storage`).
@@ -13,6 +16,7 @@ reproduced names it (`jobs.storage`).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import ipaddress
@@ -28,10 +32,14 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
 from bot.errors import UserFacingError
-from bot.uploads import ImageEncoder, UnreadableImage, decode
+from bot.uploads import ImageEncoder, UnreadableImage, accepted, decode
 
 MAX_REDIRECTS = 3
+# The content types a member's image may declare; its bytes are then checked for the same formats.
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
+# Connections the bot opens for members' images at once, and how many of them one member may hold.
+CONNECTIONS = 8
+FETCHES_PER_MEMBER = 1
 CHUNK = 64 * 1024
 # Image URLs Midjourney accepts at the start of a prompt, before the text.
 _LEADING_URL = re.compile(r"\s*(<?(https?://\S+?)>?)(?=\s|$)", re.IGNORECASE)
@@ -87,9 +95,10 @@ class ImagePrompts:
         self._folder = folder
         self._encoder = encoder
         self._max_bytes = max_bytes
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._timeout = timeout
         self._private_addresses = private_addresses
         self._session: aiohttp.ClientSession | None = None
+        self._fetching: dict[int, int] = {}  # member id: fetches under way
 
     async def close(self) -> None:
         if self._session is not None:
@@ -102,7 +111,7 @@ class ImagePrompts:
                 f"{_name(attachment.filename)} is {_mb(attachment.size)}; images may be {_mb(self._max_bytes)}."
             )
         if (attachment.content_type or "").split(";")[0] not in IMAGE_TYPES:
-            raise ImageRefused(f"{_name(attachment.filename)} is not a PNG, JPEG, WebP or GIF image.")
+            raise ImageRefused(f"{_name(attachment.filename)} is not a {accepted()} image.")
         try:
             data = await attachment.read()
         except discord.HTTPException as error:
@@ -111,9 +120,15 @@ class ImagePrompts:
             ) from error
         return await self.store(data, _name(attachment.filename))
 
-    async def from_url(self, url: str) -> str:
+    async def from_url(self, url: str, *, member: int) -> str:
+        """An image on the web, fetched for `member` (their user id) within one time limit, all redirects
+        and the body included; while one of theirs is downloading, another is refused."""
+        if self._fetching.get(member, 0) >= FETCHES_PER_MEMBER:
+            raise ImageRefused("You already have an image downloading; give this one once that is done.")
+        self._fetching[member] = self._fetching.get(member, 0) + 1
         try:
-            data = await self._fetch(URL(url))
+            async with asyncio.timeout(self._timeout):
+                data = await self._fetch(URL(url))
         except TimeoutError:
             raise ImageRefused(f"{_shown(url)} took too long to download.") from None
         except aiohttp.ClientConnectorError as error:
@@ -122,6 +137,10 @@ class ImagePrompts:
             raise ImageRefused(f"{_shown(url)} could not be reached.") from None
         except (aiohttp.ClientError, ValueError) as error:
             raise ImageRefused(f"{_shown(url)} could not be downloaded ({type(error).__name__}).") from None
+        finally:
+            self._fetching[member] -= 1
+            if not self._fetching[member]:
+                del self._fetching[member]
         return await self.store(data, _shown(url))
 
     async def store(self, data: bytes, what: str) -> str:
@@ -135,10 +154,11 @@ class ImagePrompts:
         return str(path.resolve())
 
     async def _fetch(self, url: URL) -> bytes:
+        """The body at `url`, following at most MAX_REDIRECTS; the caller bounds the time of all of it."""
         session = self._session or self._open_session()
         for _ in range(MAX_REDIRECTS + 1):
             self._check_url(url)
-            async with session.get(url, allow_redirects=False, timeout=self._timeout) as response:
+            async with session.get(url, allow_redirects=False) as response:
                 if response.status in (301, 302, 303, 307, 308) and "Location" in response.headers:
                     url = url.join(URL(response.headers["Location"]))
                     continue
@@ -146,7 +166,7 @@ class ImagePrompts:
                     raise ImageRefused(f"{_shown(str(url))} answered {response.status}, not an image.")
                 kind = response.content_type
                 if kind not in IMAGE_TYPES:
-                    raise ImageRefused(f"{_shown(str(url))} is not a PNG, JPEG, WebP or GIF image ({_shown(kind)}).")
+                    raise ImageRefused(f"{_shown(str(url))} is not a {accepted()} image ({_shown(kind)}).")
                 if (response.content_length or 0) > self._max_bytes:
                     raise self._too_large(url)
                 return await self._read(response, url)
@@ -178,7 +198,7 @@ class ImagePrompts:
     def _open_session(self) -> aiohttp.ClientSession:
         resolver = aiohttp.ThreadedResolver() if self._private_addresses else PublicOnlyResolver()
         self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(resolver=resolver, limit=8), headers={"User-Agent": "imagine-bot"}
+            connector=aiohttp.TCPConnector(resolver=resolver, limit=CONNECTIONS), headers={"User-Agent": "imagine-bot"}
         )
         return self._session
 

@@ -5,6 +5,11 @@ PNG that is uploaded carries only the A1111 `parameters` and the job id (`engine
 chunk by chunk, the pixels untouched); the WebP and JPEG fallbacks carry no metadata at all.
 Re-encoding decodes the image, so it runs off the event loop (`ImageEncoder`), a few at a time, and
 never for an image larger than any the bot makes (a crafted or damaged file is refused from its header).
+
+`decode` is also how a member's image (an image prompt, /describe) is read, so it opens only the formats it
+is told — a member's bytes as PNG, JPEG, WebP or GIF, the bot's own grids as PNG — recognised by their first
+bytes, never by a name or a declared content type: Pillow knows dozens of other formats (BMP, TIFF, ICO,
+PSD, EPS, which it hands to Ghostscript …), and none of their decoders is ever given a member's bytes.
 """
 
 from __future__ import annotations
@@ -36,6 +41,18 @@ FALLBACK_ENCODINGS: tuple[tuple[str, str, int], ...] = (
 PLACEHOLDER_FILL = (128, 128, 128)
 PLACEHOLDER_TEXT = "withheld"
 PLACEHOLDER_INK = (224, 224, 224)
+
+# What a member's image may be; anything else is refused before Pillow sees it. An animated GIF or WebP is
+# read as its first frame.
+MEMBER_FORMATS: tuple[str, ...] = ("PNG", "JPEG", "WEBP", "GIF")
+# How each format's file starts (Pillow's own test for it); the one that matches is the only decoder tried.
+_SIGNATURES: dict[str, Callable[[bytes], bool]] = {
+    "PNG": lambda head: head.startswith(b"\x89PNG\r\n\x1a\n"),
+    "JPEG": lambda head: head.startswith(b"\xff\xd8\xff"),
+    "WEBP": lambda head: head[:4] == b"RIFF" and head[8:12] == b"WEBP",
+    "GIF": lambda head: head[:6] in (b"GIF87a", b"GIF89a"),
+}
+_FORMAT_NAMES = {"PNG": "PNG", "JPEG": "JPEG", "WEBP": "WebP", "GIF": "GIF"}
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -69,7 +86,7 @@ def fit_png(png: bytes, stem: str, limit: int, max_pixels: int) -> Upload:
         raise UnreadableImage(f"the image cannot be opened ({error})") from None
     if len(png) <= limit:
         return Upload(f"{stem}.png", png)
-    rgb = decode(png, max_pixels)
+    rgb = decode(png, max_pixels, formats=("PNG",))
     for pil_format, extension, quality in FALLBACK_ENCODINGS:
         buffer = io.BytesIO()
         rgb.save(buffer, format=pil_format, quality=quality)
@@ -92,8 +109,8 @@ def fit_file(path: Path, stem: str, limit: int, max_pixels: int) -> Upload:
 def withhold(png: bytes, cells: list[tuple[int, int, int, int]], max_pixels: int) -> bytes:
     """The grid with each of `cells` (left, top, width, height) covered by a placeholder, as a PNG that carries
     what `public_png` keeps: the A1111 `parameters` and the job id."""
-    rgb = decode(png, max_pixels)
-    with Image.open(io.BytesIO(png)) as original:
+    rgb = decode(png, max_pixels, formats=("PNG",))
+    with Image.open(io.BytesIO(png), formats=("PNG",)) as original:
         text = dict(original.text)
     draw = ImageDraw.Draw(rgb)
     for left, top, width, height in cells:
@@ -131,15 +148,25 @@ def _job_id(text: dict[str, str]) -> str | None:
         return None
 
 
-def decode(png: bytes, max_pixels: int) -> Image.Image:
-    """The image's pixels as RGB, refused (UnreadableImage) from its header when larger than `max_pixels`."""
+def decode(data: bytes, max_pixels: int, formats: tuple[str, ...] = MEMBER_FORMATS) -> Image.Image:
+    """The image's pixels as RGB (an animation's first frame), refused (UnreadableImage) unless its first bytes
+    are one of `formats`, and from its header when larger than `max_pixels`; only that format's decoder runs."""
+    kind = next((name for name in formats if _SIGNATURES[name](data[:16])), None)
+    if kind is None:
+        raise UnreadableImage(f"its content is not a {accepted(formats)} image, whatever its name or type says")
     try:
-        with Image.open(io.BytesIO(png)) as image:
+        with Image.open(io.BytesIO(data), formats=(kind,)) as image:
             if image.width * image.height > max_pixels:
                 raise UnreadableImage(f"the image is {image.width}×{image.height}, larger than any image the bot makes")
             return _upright(image).convert("RGB")
     except (OSError, Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise UnreadableImage(f"the image cannot be opened ({type(error).__name__})") from None
+
+
+def accepted(formats: tuple[str, ...] = MEMBER_FORMATS) -> str:
+    """The formats as a member reads them: "PNG, JPEG, WebP or GIF"."""
+    names = [_FORMAT_NAMES[name] for name in formats]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 def _upright(image: Image.Image) -> Image.Image:

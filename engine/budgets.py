@@ -116,14 +116,16 @@ def limit_decoded_pixels(max_pixels: int, upscale_max_pixels: int) -> None:
     Image.MAX_IMAGE_PIXELS = largest_image(max_pixels, upscale_max_pixels)
 
 
-def open_checked(path: str | Path, max_pixels: int) -> Image.Image:
+def open_checked(path: str | Path, max_pixels: int, formats: tuple[str, ...] | None = None) -> Image.Image:
     """Open an image file after checking, from its header alone, that it has at most `max_pixels` pixels;
-    ValueError (written for people) for anything too large, damaged or not an image."""
+    ValueError (written for people) for anything too large, damaged or not an image. `formats` (Pillow's
+    names), when given, are the only decoders tried: a file that claims to carry a record is read as a PNG only."""
     name = Path(path).name
     try:
-        image = Image.open(path)
+        image = Image.open(path, formats=formats)
     except (OSError, Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ValueError(f"{name} cannot be opened as an image ({type(error).__name__})") from None
+        kind = f"a {' or '.join(formats)} image" if formats else "an image"
+        raise ValueError(f"{name} cannot be opened as {kind} ({type(error).__name__})") from None
     if image.width * image.height > max_pixels:
         image.close()
         raise ValueError(f"{name} is {image.width}×{image.height}, larger than any image this bot makes")

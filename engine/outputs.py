@@ -133,7 +133,7 @@ def read_record(
     validated as a request (the engine then checks its model and budgets like any other).
     """
     try:
-        with open_checked(path, max_pixels) as image:
+        with open_checked(path, max_pixels, formats=("PNG",)) as image:
             text = image.text.get(RECORD_CHUNK)
             shared_job = image.text.get(JOB_CHUNK)
     except (OSError, ValueError) as error:

@@ -1,7 +1,8 @@
 """Image prompts: an attachment, or URLs at the start of the prompt, fetched safely and stored with the job.
 
 A local aiohttp server plays the web: a good image, a file too large, a page that is not an image, a
-decompression bomb, a server too slow to answer, and redirects."""
+decompression bomb, a server too slow to answer, redirects (a loop, and a chain whose every hop is slow),
+and files of formats the bot never reads served as PNGs."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from aiohttp import web
 from PIL import Image
 
 from bot.client import ImagineBot
-from bot.image_prompts import ImagePrompts
+from bot.image_prompts import ImagePrompts, ImageRefused
 from bot.uploads import ImageEncoder
 from sandbox.discord import DiscordEmulator
 from tests.bot.helpers import finished_messages, imagine, job_id_of, reply_to, wait_for_new_result
@@ -46,14 +47,51 @@ def noise_png() -> bytes:
     return buffer.getvalue()
 
 
+def encoded(format: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(FOX)).save(buffer, format=format, **options)
+    return buffer.getvalue()
+
+
+def animation() -> bytes:
+    """Three frames, the first of them the fox's red."""
+    frames = [Image.new("RGB", (64, 64), colour) for colour in ((200, 40, 40), (40, 200, 40), (40, 40, 200))]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=100)
+    return buffer.getvalue()
+
+
+# Formats Pillow reads and the bot does not (EPS through Ghostscript, where it is installed), each sent as a PNG.
+OTHER_FORMATS = {name: encoded(name) for name in ("BMP", "TIFF", "EPS")}
+NOT_THE_FOUR = "its content is not a PNG, JPEG, WebP or GIF image"
+# Each hop of /chain/… answers in HOP seconds, under the tests' 1 s fetch limit; the four (three redirects
+# and the image) take 2.4 s together.
+HOP = 0.6
+
+
 @contextlib.asynccontextmanager
-async def the_web() -> AsyncIterator[str]:
-    async def image(data: bytes) -> web.Response:
-        return web.Response(body=data, content_type="image/png")
+async def the_web(seen: list[str] | None = None) -> AsyncIterator[str]:
+    """The web at the address yielded; the path of every request it receives is added to `seen`."""
+
+    async def image(data: bytes, kind: str = "image/png") -> web.Response:
+        return web.Response(body=data, content_type=kind)
 
     async def slow(request: web.Request) -> web.Response:
         await asyncio.sleep(5)
         return web.Response(body=FOX, content_type="image/png")
+
+    async def chain(request: web.Request) -> web.Response:
+        await asyncio.sleep(HOP)
+        hop = int(request.match_info["hop"])
+        if hop < 3:
+            raise web.HTTPFound(f"/chain/{hop + 1}")
+        return web.Response(body=FOX, content_type="image/png")
+
+    @web.middleware
+    async def record(request: web.Request, handler) -> web.StreamResponse:
+        if seen is not None:
+            seen.append(request.path)
+        return await handler(request)
 
     routes = [
         web.get("/fox.png", lambda request: image(FOX)),
@@ -63,8 +101,16 @@ async def the_web() -> AsyncIterator[str]:
         web.get("/slow.png", slow),
         web.get("/moved", lambda request: web.HTTPFound("/fox.png")),
         web.get("/loop", lambda request: web.HTTPFound("/loop")),
+        web.get("/chain/{hop}", chain),
+        web.get("/fox.jpg", lambda request: image(encoded("JPEG"), "image/jpeg")),
+        web.get("/fox.webp", lambda request: image(encoded("WEBP", lossless=True), "image/webp")),
+        web.get("/animated.gif", lambda request: image(animation(), "image/gif")),
+        *(
+            web.get(f"/{name.lower()}.png", lambda request, data=data: image(data))
+            for name, data in OTHER_FORMATS.items()
+        ),
     ]
-    app = web.Application()
+    app = web.Application(middlewares=[record])
     app.add_routes(routes)
     runner = web.AppRunner(app)
     await runner.setup()
@@ -142,6 +188,7 @@ async def test_attachments_that_are_not_images_or_too_large_are_refused(
             (emu.upload("notes.txt", b"hello", "text/plain"), "is not a PNG, JPEG, WebP or GIF image"),
             (emu.upload("huge.png", noise_png() * 2), "images may be 0.1 MiB"),
             (emu.upload("bomb.png", BOMB), "larger than any image the bot makes"),
+            *((emu.upload(f"{name.lower()}.png", data), NOT_THE_FOUR) for name, data in OTHER_FORMATS.items()),
         ):
             sent = await emu.send_slash_command("imagine", {"prompt": "a fox", "image": attachment})
             answer = await reply_to(emu, sent, "the refusal")
@@ -161,6 +208,7 @@ async def test_image_urls_are_fetched_within_bounds(
             f"{web_base}/slow.png": "took too long",
             f"{web_base}/loop": "redirects more than 3 times",
             f"{web_base}/missing.png": "answered 404",
+            **{f"{web_base}/{name.lower()}.png": NOT_THE_FOUR for name in OTHER_FORMATS},
         }
         for url, reason in refusals.items():
             answer = await reply_to(emu, await emu.send_slash_command("imagine", {"prompt": f"{url} a fox"}), url)
@@ -171,6 +219,80 @@ async def test_image_urls_are_fetched_within_bounds(
         job = await bot.jobs.get_job(job_id_of(grid))
         assert len(job.request.image_prompts) == 2 and len(sources(data_dir)) == 1  # one image, stored once
         assert job.request.prompt == "a fox on a hill"
+
+
+def local_images(folder: Path, timeout: float = 1.0) -> ImagePrompts:
+    return ImagePrompts(folder, ImageEncoder(64 * 64, 1), max_bytes=MAX_BYTES, timeout=timeout, private_addresses=True)
+
+
+async def test_png_jpeg_webp_and_gif_are_read_and_an_animation_gives_its_first_frame(tmp_path: Path) -> None:
+    images = local_images(tmp_path / "sources")
+    async with the_web() as base:
+        try:
+            for name in ("fox.png", "fox.jpg", "fox.webp", "animated.gif"):
+                with Image.open(await images.from_url(f"{base}/{name}", member=1)) as stored:
+                    assert stored.format == "PNG" and stored.size == (64, 64)
+                    red, green, blue = stored.convert("RGB").getpixel((32, 32))
+                    assert red > 180 and green < 60 and blue < 60, (name, (red, green, blue))
+        finally:
+            await images.close()
+
+
+async def test_the_time_limit_covers_the_whole_fetch_every_redirect_included(tmp_path: Path) -> None:
+    """Four hops of 0.6 s each fit a 1 s limit one by one and not together: the fetch is refused at the
+    limit, before the chain ends."""
+    seen: list[str] = []
+    images = local_images(tmp_path / "sources", timeout=1.0)
+    async with the_web(seen) as base:
+        try:
+            started = time.monotonic()
+            with pytest.raises(ImageRefused, match="took too long to download"):
+                await images.from_url(f"{base}/chain/0", member=1)
+            took = time.monotonic() - started
+        finally:
+            await images.close()
+    assert "/chain/3" not in seen, seen  # the image at the end of the chain was never asked for
+    assert took < 4 * HOP, took  # refused before the chain alone could have finished
+
+
+async def test_a_member_downloads_one_image_at_a_time_and_others_are_not_held_up(tmp_path: Path) -> None:
+    """The connections for members' images are shared (8): one member cannot take them all."""
+    seen: list[str] = []
+    images = local_images(tmp_path / "sources", timeout=1.0)
+    async with the_web(seen) as base:
+        try:
+            slow = asyncio.create_task(images.from_url(f"{base}/slow.png", member=1))
+            while "/slow.png" not in seen:
+                await asyncio.sleep(0.01)
+            with pytest.raises(ImageRefused, match="You already have an image downloading"):
+                await images.from_url(f"{base}/fox.png", member=1)
+            assert Path(await images.from_url(f"{base}/fox.png", member=2)).is_file()  # someone else's goes ahead
+            with pytest.raises(ImageRefused, match="took too long"):
+                await slow
+            assert Path(await images.from_url(f"{base}/fox.png", member=1)).is_file()  # theirs ended: the next one
+        finally:
+            await images.close()
+
+
+async def test_a_members_second_download_is_refused_while_the_first_runs(
+    discord_emulator: DiscordEmulator, start_bot
+) -> None:
+    """/imagine passes who asked: the same member's second image is refused while their first downloads (4 s
+    here, at /slow.png), and another member's goes ahead meanwhile."""
+    emu = discord_emulator
+    bob = emu.make_user("bob")
+    seen: list[str] = []
+    local_bot = start_bot(image_fetch_private_addresses=True, image_prompt_max_bytes=MAX_BYTES, image_fetch_timeout=4.0)
+    async with the_web(seen) as base, local_bot:
+        first = await emu.send_slash_command("imagine", {"prompt": f"{base}/slow.png a fox"})
+        await emu.wait_for(lambda: "/slow.png" in seen, what="the first download")
+        second = await emu.send_slash_command("imagine", {"prompt": f"{base}/fox.png a fox"})
+        answer = await reply_to(emu, second, "the second image")
+        assert answer.ephemeral and "You already have an image downloading" in answer.content, answer.content
+        bobs = await emu.send_slash_command("imagine", {"prompt": f"{base}/fox.png a fox"}, user=bob)
+        assert "Queued" in (await reply_to(emu, bobs, "bob's image")).content
+        assert not first.followups and first.original.loading  # while the first was still downloading
+        assert "took too long" in (await reply_to(emu, first, "the first image")).content
 
 
 async def test_the_bot_never_fetches_from_its_own_networks_unless_allowed(

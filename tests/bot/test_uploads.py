@@ -8,7 +8,7 @@ import random
 import pytest
 from PIL import Image
 
-from bot.uploads import UnreadableImage, UploadTooLarge, decode, fit_png
+from bot.uploads import UnreadableImage, UploadTooLarge, decode, fit_png, withhold
 
 MAX_PIXELS = 1024 * 1024
 
@@ -76,3 +76,53 @@ def test_a_malformed_orientation_leaves_the_pixels_as_stored() -> None:
     buffer = io.BytesIO()
     Image.new("RGB", (96, 64), "white").save(buffer, format="JPEG", exif=exif.tobytes())
     assert decode(buffer.getvalue(), 96 * 64).size == (96, 64)
+
+
+def encoded(format: str, size: tuple[int, int] = (32, 24), **options) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (10, 200, 30)).save(buffer, format=format, **options)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("format", ["BMP", "TIFF", "EPS", "ICO", "PCX"])
+def test_a_member_image_in_any_other_format_is_refused_before_pillow_reads_it(format, monkeypatch) -> None:
+    """Pillow can read each of these (EPS through Ghostscript); a member's bytes reach none of their decoders."""
+    from PIL import EpsImagePlugin
+
+    def no_ghostscript(*args, **kwargs):
+        raise AssertionError("Ghostscript was run on a member's file")
+
+    monkeypatch.setattr(EpsImagePlugin, "Ghostscript", no_ghostscript)
+    data = encoded(format)
+    assert Image.open(io.BytesIO(data)).format == format  # what an unrestricted open would have read
+    with pytest.raises(UnreadableImage, match="its content is not a PNG, JPEG, WebP or GIF image"):
+        decode(data, MAX_PIXELS)
+
+
+@pytest.mark.parametrize("format", ["PNG", "JPEG", "WEBP", "GIF"])
+def test_the_four_formats_are_read_and_their_size_checked_from_the_header(format) -> None:
+    data = encoded(format)
+    assert decode(data, 32 * 24).size == (32, 24)
+    with pytest.raises(UnreadableImage, match="32×24, larger than any image the bot makes"):
+        decode(data, 32 * 24 - 1)
+
+
+@pytest.mark.parametrize("format", ["GIF", "WEBP"])
+def test_an_animation_is_read_as_its_first_frame(format) -> None:
+    frames = [Image.new("RGB", (32, 24), colour) for colour in ((250, 0, 0), (0, 250, 0), (0, 0, 250))]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format=format, save_all=True, append_images=frames[1:], duration=100, lossless=True)
+    assert Image.open(io.BytesIO(buffer.getvalue())).n_frames == 3
+    first = decode(buffer.getvalue(), MAX_PIXELS)
+    assert first.size == (32, 24) and first.getpixel((16, 12)) == (250, 0, 0)
+
+
+def test_the_bots_own_images_are_read_as_png_only() -> None:
+    """Grids and tiles are re-encoded (`fit_png`) and covered (`withhold`) through the PNG decoder alone."""
+    with pytest.raises(UnreadableImage, match="its content is not a PNG image"):
+        decode(encoded("JPEG"), MAX_PIXELS, formats=("PNG",))
+    assert decode(encoded("PNG"), MAX_PIXELS, formats=("PNG",)).size == (32, 24)
+    covered = withhold(encoded("PNG"), [(0, 0, 16, 24)], MAX_PIXELS)
+    assert Image.open(io.BytesIO(covered)).convert("RGB").getpixel((4, 4)) == (128, 128, 128)
+    with pytest.raises(UnreadableImage, match="its content is not a PNG image"):
+        withhold(encoded("JPEG"), [(0, 0, 16, 24)], MAX_PIXELS)

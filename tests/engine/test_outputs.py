@@ -85,6 +85,16 @@ def test_read_record_refuses_a_damaged_record_with_a_clear_message(tmp_path):
         read_record(path)
 
 
+@pytest.mark.parametrize("format", ["BMP", "TIFF", "EPS"])
+def test_read_record_reads_pngs_only(tmp_path, format):
+    """Only a PNG carries a record; a file of another format is refused (exit 2 from the CLI), never parsed by
+    that format's decoder (an EPS would reach Ghostscript once its pixels were read)."""
+    path = tmp_path / "grid.png"
+    solid("red").save(path, format=format)
+    with pytest.raises(ValueError, match="cannot be opened as a PNG image"):
+        read_record(path)
+
+
 def test_read_record_explains_a_png_without_a_record(tmp_path):
     path = tmp_path / "foreign.png"
     solid("red").save(path)

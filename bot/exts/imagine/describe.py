@@ -111,7 +111,10 @@ class Describe(commands.Cog):
             raise UserFacingError("Give /describe one image: attach it (image) or paste its address (link).")
         await self.bot.rules.check_allowed(interaction, link or "")
         images = self.bot.image_prompts
-        path = await images.from_attachment(image) if image is not None else await images.from_url(link)
+        if image is not None:
+            path = await images.from_attachment(image)
+        else:
+            path = await images.from_url(link, member=interaction.user.id)
         shown = image.filename if image is not None else link
         request = describe_request(path)
         await self.bot.launcher.launch(interaction, request, kind=JobKind.DESCRIBE, raw_prompt=f"/describe {shown}")

@@ -55,7 +55,7 @@ class Imagine(commands.Cog):
         requests = [parse_prompt(expanded, defaults, models=self.bot.models) for expanded in texts]
         images = self.bot.image_prompts
         paths = [await images.from_attachment(image)] if image is not None else []
-        paths += [await images.from_url(url) for url in urls]
+        paths += [await images.from_url(url, member=interaction.user.id) for url in urls]
         if paths:
             requests = [with_images(request, paths) for request in requests]
         if len(requests) == 1:
