@@ -70,14 +70,20 @@ HOP = 0.6
 
 
 @contextlib.asynccontextmanager
-async def the_web(seen: list[str] | None = None) -> AsyncIterator[str]:
-    """The web at the address yielded; the path of every request it receives is added to `seen`."""
+async def the_web(seen: list[str] | None = None, held: asyncio.Event | None = None) -> AsyncIterator[str]:
+    """The web at the address yielded; the path of every request it receives is added to `seen`; /held.png
+    answers once `held` is set."""
 
     async def image(data: bytes, kind: str = "image/png") -> web.Response:
         return web.Response(body=data, content_type=kind)
 
     async def slow(request: web.Request) -> web.Response:
         await asyncio.sleep(5)
+        return web.Response(body=FOX, content_type="image/png")
+
+    async def held_image(request: web.Request) -> web.Response:
+        assert held is not None, "/held.png needs the_web(held=...)"
+        await held.wait()
         return web.Response(body=FOX, content_type="image/png")
 
     async def chain(request: web.Request) -> web.Response:
@@ -99,6 +105,7 @@ async def the_web(seen: list[str] | None = None) -> AsyncIterator[str]:
         web.get("/bomb.png", lambda request: image(BOMB)),
         web.get("/page.html", lambda request: web.Response(text="<html>hi</html>", content_type="text/html")),
         web.get("/slow.png", slow),
+        web.get("/held.png", held_image),
         web.get("/moved", lambda request: web.HTTPFound("/fox.png")),
         web.get("/loop", lambda request: web.HTTPFound("/loop")),
         web.get("/chain/{hop}", chain),
@@ -240,35 +247,33 @@ async def test_png_jpeg_webp_and_gif_are_read_and_an_animation_gives_its_first_f
 
 async def test_the_time_limit_covers_the_whole_fetch_every_redirect_included(tmp_path: Path) -> None:
     """Four hops of 0.6 s each fit a 1 s limit one by one and not together: the fetch is refused at the
-    limit, before the chain ends."""
+    limit, before the chain ends (with a limit per hop, the image at its end would be fetched)."""
     seen: list[str] = []
     images = local_images(tmp_path / "sources", timeout=1.0)
     async with the_web(seen) as base:
         try:
-            started = time.monotonic()
             with pytest.raises(ImageRefused, match="took too long to download"):
                 await images.from_url(f"{base}/chain/0", member=1)
-            took = time.monotonic() - started
         finally:
             await images.close()
     assert "/chain/3" not in seen, seen  # the image at the end of the chain was never asked for
-    assert took < 4 * HOP, took  # refused before the chain alone could have finished
 
 
 async def test_a_member_downloads_one_image_at_a_time_and_others_are_not_held_up(tmp_path: Path) -> None:
     """The connections for members' images are shared (8): one member cannot take them all."""
     seen: list[str] = []
-    images = local_images(tmp_path / "sources", timeout=1.0)
-    async with the_web(seen) as base:
+    held = asyncio.Event()
+    images = local_images(tmp_path / "sources", timeout=60.0)
+    async with the_web(seen, held) as base:
         try:
-            slow = asyncio.create_task(images.from_url(f"{base}/slow.png", member=1))
-            while "/slow.png" not in seen:
+            first = asyncio.create_task(images.from_url(f"{base}/held.png", member=1))
+            while "/held.png" not in seen:
                 await asyncio.sleep(0.01)
             with pytest.raises(ImageRefused, match="You already have an image downloading"):
                 await images.from_url(f"{base}/fox.png", member=1)
             assert Path(await images.from_url(f"{base}/fox.png", member=2)).is_file()  # someone else's goes ahead
-            with pytest.raises(ImageRefused, match="took too long"):
-                await slow
+            held.set()
+            assert Path(await first).is_file()
             assert Path(await images.from_url(f"{base}/fox.png", member=1)).is_file()  # theirs ended: the next one
         finally:
             await images.close()
@@ -277,22 +282,24 @@ async def test_a_member_downloads_one_image_at_a_time_and_others_are_not_held_up
 async def test_a_members_second_download_is_refused_while_the_first_runs(
     discord_emulator: DiscordEmulator, start_bot
 ) -> None:
-    """/imagine passes who asked: the same member's second image is refused while their first downloads (4 s
-    here, at /slow.png), and another member's goes ahead meanwhile."""
+    """/imagine passes who asked: the same member's second image is refused while their first downloads (held
+    at /held.png until the test lets it go), and another member's goes ahead meanwhile."""
     emu = discord_emulator
     bob = emu.make_user("bob")
     seen: list[str] = []
-    local_bot = start_bot(image_fetch_private_addresses=True, image_prompt_max_bytes=MAX_BYTES, image_fetch_timeout=4.0)
-    async with the_web(seen) as base, local_bot:
-        first = await emu.send_slash_command("imagine", {"prompt": f"{base}/slow.png a fox"})
-        await emu.wait_for(lambda: "/slow.png" in seen, what="the first download")
+    held = asyncio.Event()
+    local_bot = start_bot(image_fetch_private_addresses=True, image_prompt_max_bytes=MAX_BYTES, image_fetch_timeout=60)
+    async with the_web(seen, held) as base, local_bot:
+        first = await emu.send_slash_command("imagine", {"prompt": f"{base}/held.png a fox"})
+        await emu.wait_for(lambda: "/held.png" in seen, what="the first download")
         second = await emu.send_slash_command("imagine", {"prompt": f"{base}/fox.png a fox"})
         answer = await reply_to(emu, second, "the second image")
         assert answer.ephemeral and "You already have an image downloading" in answer.content, answer.content
         bobs = await emu.send_slash_command("imagine", {"prompt": f"{base}/fox.png a fox"}, user=bob)
         assert "Queued" in (await reply_to(emu, bobs, "bob's image")).content
         assert not first.followups and first.original.loading  # while the first was still downloading
-        assert "took too long" in (await reply_to(emu, first, "the first image")).content
+        held.set()
+        assert "Queued" in (await reply_to(emu, first, "the first image")).content
 
 
 async def test_the_bot_never_fetches_from_its_own_networks_unless_allowed(

@@ -13,10 +13,13 @@ import sys
 import time
 from pathlib import Path
 
+from PIL import Image as PILImage
 from sqlalchemy import func, select
 
+from engine.engine import Engine
 from engine.request import GenerationRequest
 from jobs import Cancelled, Failed, Finished, JobService, JobStatus, ProgressEvent
+from jobs.messages import JobProgress, Ready, Shutdown
 from jobs.models import Image, Job
 from tests.jobs.helpers import (
     EVENT_TIMEOUT,
@@ -134,6 +137,47 @@ async def test_compatible_jobs_share_a_batch_on_a_remote_engine(ray_settings, ru
         jobs = [await service.get_job(public_id) for public_id in ids]
     assert {job.batch_images for job in jobs} == {3} and len({job.batch_id for job in jobs}) == 1
     assert all(_intact(job) for job in jobs)
+
+
+async def test_image_prompts_go_out_to_a_remote_engine_and_their_pixels_count(ray_settings, running_service) -> None:
+    sources = ray_settings.data_dir / "sources"
+    sources.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for colour in ("red", "blue"):
+        path = sources / f"{colour}.png"
+        PILImage.new("RGB", (64, 64), colour).save(path)
+        paths.append(str(path.resolve()))
+    requests = [GenerationRequest(prompt="a fox", image_prompts=(path,), steps=2, count=1, seed=1) for path in paths]
+    async with running_service(ray_settings) as service:
+        ids = [
+            (await service.submit(r, kind="imagine", user_id=n, raw_prompt="a fox")).public_id
+            for n, r in enumerate(requests)
+        ]
+        outcomes = [(await until_done(service, public_id))[-1] for public_id in ids]
+    assert all(isinstance(outcome, Finished) and _intact(outcome.job) for outcome in outcomes)
+    assert [outcome.job.request.image_prompts for outcome in outcomes] == [(path,) for path in paths]  # the bot's paths
+    red, blue = (PILImage.open(outcome.job.images[0].path).convert("RGB") for outcome in outcomes)
+    assert red.getpixel((32, 32))[0] > blue.getpixel((32, 32))[0]  # drawn from each image, on the other machine
+
+
+async def test_a_message_stamped_by_another_incarnation_is_dropped(ray_settings) -> None:
+    from jobs.ray_backend.actor import ActorSettings  # Ray is imported once the cluster fixture has set it up
+    from jobs.ray_backend.handle import RayEngine, new_incarnation
+    from jobs.ray_backend.shipping import Stamped
+
+    settings = ActorSettings(incarnation=new_incarnation(), preview_interval=0, warm_up_batches=(1,), threads=1)
+    options = {"num_cpus": 0, "resources": {ray_settings.engine_resource: 1}, "max_restarts": 0}
+    engine = RayEngine(options, "cpu", engine_factory(Engine), settings, ray_settings.data_dir)
+    try:
+        await until(engine.has_more)
+        assert isinstance(engine.receive(), Ready)
+        engine._deliver(Stamped("an-older-one", JobProgress("stale", 0.5, None)))  # a late word of a dead actor
+        engine._deliver(Stamped(settings.incarnation, JobProgress("current", 0.5, None)))
+        assert engine.receive() == JobProgress("current", 0.5, None) and not engine.has_more()
+    finally:
+        engine.send(Shutdown())  # the pump reads streams until told there are no more
+        engine.kill()
+        engine.reap()
 
 
 def _engine_actors() -> list[int]:
