@@ -7,6 +7,7 @@ cannot resolve a request (that needs the model), so the cost is read from the fi
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shutil
 from pathlib import Path
@@ -18,7 +19,7 @@ from engine.request import GenerationRequest, Operation
 from jobs.models import Job
 from jobs.queue import NewJob, QueueFull, SourceGone
 from jobs.settings import JobSettings
-from jobs.sources import missing_sources
+from jobs.sources import keep_parent_image, missing_sources, parent_image
 from jobs.states import JobStatus
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,17 @@ MEGABYTE = 1_048_576
 # The PostgreSQL advisory lock every submit takes while it checks the caps, and every sweep of DATA_DIR/sources
 # while it removes files (any fixed number will do).
 SUBMIT_LOCK = 0x696D6167
+# What a member is told when the image a variation, upscale, zoom, pan or Vary (Region) starts from is gone: a
+# reroll or /reproduce of a job submitted before revision 0009 whose parent's images were pruned or deleted, or
+# of a derived job deleted with 🗑️ the moment before (its copy swept).
+PARENT_IMAGE_GONE = (
+    "The image this job was made from is no longer stored on the bot (the job it came from was deleted, or its "
+    "images expired), so this job cannot be made again. Start from an image the bot still shows with its buttons."
+)
+# Operations whose source image is an earlier job's image rather than one a member gave.
+DERIVED_OPERATIONS = frozenset(
+    {Operation.VARIATION, Operation.UPSCALE, Operation.ZOOM, Operation.PAN, Operation.REGION}
+)
 
 
 def job_cost(request: GenerationRequest) -> float:
@@ -117,15 +129,35 @@ def check_caps(session: Session, settings: JobSettings, job: NewJob, cost: float
         raise QueueFull(f"The queue is full right now ({total:g} jobs waiting). Please try again in a few minutes.")
 
 
+def with_parent_image_kept(data_dir: Path, job: NewJob) -> NewJob:
+    """Before the submit's transaction (file work must not hold SQLite's writer lock): a job that starts from an
+    earlier job's image under DATA_DIR/images/ — every one `bot.derive` makes, and a reroll or /reproduce of one
+    submitted before revision 0009 — starts from its copy under DATA_DIR/sources/ instead (`jobs.sources`), so
+    pruning or deleting the parent's folder never takes it; refused when that image is already gone."""
+    image = parent_image(job.request.source_image, data_dir)
+    if image is None:
+        return job
+    if not image.is_file():
+        raise SourceGone(PARENT_IMAGE_GONE)
+    try:
+        kept = keep_parent_image(image, data_dir)
+    except FileNotFoundError:  # pruned or deleted since the line above
+        raise SourceGone(PARENT_IMAGE_GONE) from None
+    return dataclasses.replace(job, request=job.request.model_copy(update={"source_image": str(kept)}))
+
+
 def check_sources(data_dir: Path, job: NewJob) -> None:
     """Under the submit lock: the images the job starts from are still stored. A sweep of DATA_DIR/sources holds
     the same lock while it removes files (`jobs.storage`), so a job either committed its references before the
     sweep read them, or sees here that a file it names has gone."""
-    if missing_sources(job.request, data_dir):
-        raise SourceGone(
-            "An image this job starts from is no longer stored on the bot: the jobs that used it were deleted. "
-            "Attach the image (or paste its address) again to start from it."
-        )
+    if not missing_sources(job.request, data_dir):
+        return
+    if job.request.operation in DERIVED_OPERATIONS:
+        raise SourceGone(PARENT_IMAGE_GONE)
+    raise SourceGone(
+        "An image this job starts from is no longer stored on the bot: the jobs that used it were deleted. "
+        "Attach the image (or paste its address) again to start from it."
+    )
 
 
 def check_quotas(session: Session, settings: JobSettings, job: NewJob) -> None:

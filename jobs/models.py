@@ -1,7 +1,8 @@
 """The history tables: every job, every image it produced, and per-user and per-guild settings.
 
 Images stay on disk under DATA_DIR/images/<public_id>/; rows hold their relative path and sha256. The images
-members give as prompts stay under DATA_DIR/sources/, shared by hash; `job_sources` says which jobs name which.
+jobs start from (what members give as prompts, and copies of the earlier jobs' images that variations, upscales,
+zooms and pans start from) stay under DATA_DIR/sources/, shared by hash; `job_sources` says which jobs name which.
 Each row builds its own frozen view (`jobs.views`), so no ORM object leaves `jobs/`.
 """
 
@@ -201,6 +202,19 @@ class JobSource(Base):
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
     name: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
     """The file's name in the sources folder: the sha256 of its PNG, then `.png`."""
+
+
+class UncopiedSource(Base):
+    """A job submitted before revision 0009 whose request names an earlier job's image where that job keeps it,
+    under DATA_DIR/images/, which RETENTION_DAYS and 🗑️ remove, rather than a copy under DATA_DIR/sources/. Once
+    the job has ended, the service copies the image there and names the copy in the request, as a submit does
+    now (`Storage.copy_parent_images`), and deletes the row. Only the migration writes these rows."""
+
+    __tablename__ = "uncopied_sources"
+
+    job_id: Mapped[int] = mapped_column(
+        ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
 
 
 class UserSettings(Base):

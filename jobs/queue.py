@@ -71,8 +71,9 @@ class JobQueue(ABC):
 
     @abstractmethod
     def submit(self, job: NewJob) -> JobView:
-        """→ queued, with the names of the stored images it starts from. Raises QueueFull when the user's or the
-        global cap is reached, SourceGone when an image it starts from is no longer stored."""
+        """→ queued, with the names of the stored images it starts from (an earlier job's image is copied among
+        them first, and the request names the copy). Raises QueueFull when the user's or the global cap is
+        reached, SourceGone when an image it starts from is no longer stored."""
 
     @abstractmethod
     def waiting(self) -> list[WaitingJob]:

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 RESULT_FILE = "result.json"
+# DATA_DIR/images/<public_id>/ holds each job's images, grid and record.
+IMAGES_FOLDER = "images"
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ class JobResult:
 
 
 def result_folder(data_dir: Path, public_id: str) -> Path:
-    return data_dir / "images" / public_id
+    return data_dir / IMAGES_FOLDER / public_id
 
 
 def write_result(data_dir: Path, public_id: str, result: JobResult) -> None:

@@ -257,6 +257,15 @@ class JobService:
         """Remove the images older than RETENTION_DAYS now (the service also does it every hour)."""
         return await self._run(self.storage.prune)
 
+    async def copy_parent_images(self) -> int:
+        """Copy the images that jobs submitted before revision 0009 start from out of their parents' folders, in
+        short turns on the database thread (`jobs.storage`; the service does it before each pruning). Returns how
+        many such jobs were settled."""
+        settled = 0
+        while turn := await self._run(self.storage.copy_parent_images):
+            settled += turn
+        return settled
+
     async def sweep_sources(self) -> SweptSources:
         """Remove the stored image prompts that no job which may still be reproduced names (`jobs.storage`; the
         service also does it every hour, after pruning)."""
@@ -265,6 +274,7 @@ class JobService:
     async def _prune_now_and_then(self) -> None:
         while True:
             try:
+                await self.copy_parent_images()  # before: what older derived jobs need leaves the folders first
                 await self.prune()
                 await self.sweep_sources()  # after: records that pruning deleted free their sources
             except Exception:  # the database went away for a moment: the next round tries again

@@ -1,5 +1,8 @@
-"""Image prompts on disk: what members gave as images (`bot.image_prompts`), stored once per image under
-DATA_DIR/sources/ named by the hash of its PNG, and named by absolute path by every job that starts from it.
+"""Images jobs start from, on disk: what members gave as images (`bot.image_prompts`), and the images of earlier
+jobs that variations, upscales, zooms, pans and Vary (Region) start from (copied here at submit,
+`keep_parent_image`), stored once per image under DATA_DIR/sources/ named by the hash of its PNG, and named by
+absolute path by every job that starts from it. So a derived job never names its parent's folder, which
+RETENTION_DAYS and 🗑️ remove: it stays reproducible for as long as its own record may be reproduced.
 
 Which of these files a job names is written with the job, in the transaction that inserts it
 (`jobs.models.JobSource`); `jobs.storage` decides which files no job needs any more, and this module removes
@@ -18,13 +21,16 @@ submitted, before that job's references exist. Three things close the race:
 
 from __future__ import annotations
 
+import hashlib
 import os
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 from engine.request import GenerationRequest
+from jobs.results import IMAGES_FOLDER
 
 SOURCES_FOLDER = "sources"
 # Files changed more recently than this stay: far longer than the few seconds between storing an image and
@@ -57,8 +63,8 @@ def source_names(request: GenerationRequest) -> list[str]:
     """The files in a `sources` folder that the request starts from, by name, each once (a blend may name one
     image twice). A file is recognised by its folder's name, not by DATA_DIR's path, as migration 0008 does
     (it cannot see DATA_DIR): a DATA_DIR moved elsewhere keeps its references, and a path counted wrongly only
-    keeps some file longer. Variations, upscales, zooms and pans name a job's image under DATA_DIR/images/,
-    which are not sources."""
+    keeps some file longer. Jobs submitted before revision 0009 may name a job's image under DATA_DIR/images/
+    instead (a variation, upscale, zoom or pan): that is not a source."""
     return list(dict.fromkeys(path.name for path in _paths(request) if path.parent.name == SOURCES_FOLDER))
 
 
@@ -66,6 +72,52 @@ def missing_sources(request: GenerationRequest, data_dir: Path) -> list[Path]:
     """The files the request names in this DATA_DIR's sources folder that are not there."""
     folder = sources_folder(data_dir).resolve()
     return [path for path in _paths(request) if path.parent == folder and not path.is_file()]
+
+
+def parent_image(source_image: str | None, data_dir: Path) -> Path | None:
+    """The image of an earlier job, in this DATA_DIR's images folder, that a request's `source_image` names (what
+    `bot.derive` asks for), resolved; None for any other request."""
+    if not source_image:
+        return None
+    path = Path(source_image).resolve()
+    return path if path.parent.parent == (data_dir / IMAGES_FOLDER).resolve() else None
+
+
+def keep_parent_image(image: Path, data_dir: Path) -> Path:
+    """The copy of an earlier job's image under DATA_DIR/sources/ (its absolute path), named by the hash of its
+    bytes as an image prompt is, so one image is stored once however many jobs start from it; changed now, so a
+    sweep spares it (GRACE) until the job naming it is committed. A hard link where the file system allows: no
+    bytes are duplicated while the parent's own file is there, and they stay when its folder goes.
+    FileNotFoundError when the image is gone."""
+    data = image.read_bytes()
+    stored = sources_folder(data_dir).resolve() / f"{hashlib.sha256(data).hexdigest()}.png"
+    try:
+        os.utime(stored)  # already kept (for another job, or as an image prompt): marked as needed now
+    except FileNotFoundError:
+        _link_or_write(image, stored, data)
+    return stored
+
+
+def _link_or_write(image: Path, stored: Path, data: bytes) -> None:
+    """Each attempt through a partial file of its own, so two submits storing one image never share one. Nothing
+    ever writes into a stored file (the bot replaces, renames or removes them), so a link never changes the
+    parent's image."""
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    linked = _partial(stored)
+    try:
+        os.link(image, linked)
+        os.utime(linked)  # the link shares the parent's time, which may be long past: a sweep would take it
+        linked.replace(stored)
+        return
+    except OSError:  # no hard links on this file system, the parent's file just went, or a sweep took the link
+        linked.unlink(missing_ok=True)  # a link left here must never be written through: a new name below
+    written = _partial(stored)
+    written.write_bytes(data)
+    written.replace(stored)
+
+
+def _partial(stored: Path) -> Path:
+    return stored.with_name(f"{stored.stem}-{uuid.uuid4().hex[:8]}.part")
 
 
 def stale_files(folder: Path, cutoff: float, names: Iterable[str] | None = None) -> list[Path]:

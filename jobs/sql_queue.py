@@ -17,7 +17,15 @@ from datetime import datetime
 from sqlalchemy import Row, func, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from jobs.admission import check_caps, check_disk, check_quotas, check_sources, folder_bytes, job_cost
+from jobs.admission import (
+    check_caps,
+    check_disk,
+    check_quotas,
+    check_sources,
+    folder_bytes,
+    job_cost,
+    with_parent_image_kept,
+)
 from jobs.batching import pick_group
 from jobs.events import Cancelled, EventHub, Failed, Finished, PositionsPublisher, Started
 from jobs.models import MAX_DELIVERY_NOTE, Image, Job, JobSource, new_public_id, utcnow
@@ -51,6 +59,7 @@ class SqlJobQueue(JobQueue):
 
     def submit(self, job: NewJob) -> JobView:
         check_disk(self._data_dir, self._settings)
+        job = with_parent_image_kept(self._data_dir, job)
         cost = job_cost(job.request)
         with self._sessions.begin() as session:
             check_caps(session, self._settings, job, cost)

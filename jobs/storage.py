@@ -1,8 +1,10 @@
 """The bot looking after its own disk: images deleted by moderators go (and their jobs stay hidden), and
 images older than RETENTION_DAYS are pruned, their records kept so they can be made again exactly. The
-images members gave as prompts (DATA_DIR/sources/) go once no job that may still be reproduced names them:
+images jobs start from (DATA_DIR/sources/: what members gave as prompts, and the copies of earlier jobs' images
+that variations, upscales, zooms and pans start from) go once no job that may still be reproduced names them:
 an image refused at admission, one whose jobs were all deleted with 🗑️ (unless KEEP_DELETED_IMAGES), or
-whose records RETENTION_DELETES_RECORDS removed. A pruned job keeps its record, so its sources stay.
+whose records RETENTION_DELETES_RECORDS removed. A pruned job keeps its record, so its sources stay; pruning or
+deleting a parent job never touches the copy its derived jobs start from.
 
 A hidden or pruned job keeps its status: these are not steps of a job's life but of its images' (the
 queue, `jobs.queue`, owns the life).
@@ -14,24 +16,37 @@ import logging
 import shutil
 import time
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from jobs.admission import MEGABYTE, hold_submit_lock
-from jobs.models import Job, JobSource, utcnow
+from jobs.models import Job, JobSource, UncopiedSource, utcnow
 from jobs.results import result_folder
 from jobs.settings import JobSettings
-from jobs.sources import GRACE, SweptSources, remove_if_stale, restore_set_aside, sources_folder, stale_files
-from jobs.states import JobStatus
+from jobs.sources import (
+    GRACE,
+    SweptSources,
+    keep_parent_image,
+    parent_image,
+    remove_if_stale,
+    restore_set_aside,
+    sources_folder,
+    stale_files,
+)
+from jobs.states import FINISHED_STATUSES, JobStatus
 from jobs.views import JobView
 
 log = logging.getLogger(__name__)
 
 # File names asked about per query: well under SQLite's and PostgreSQL's limits on bound parameters.
 NAMES_PER_QUERY = 500
+# Jobs from before revision 0009 whose parent's image is copied per call: each is one image read and hashed on
+# the database thread, so a long history is copied in short turns between other work.
+COPIES_PER_CALL = 50
 
 
 class Storage:
@@ -107,6 +122,55 @@ class Storage:
                 session.scalars(select(JobSource.name).join(Job).where(JobSource.name.in_(chunk), *kept).distinct())
             )
         return needed
+
+    def copy_parent_images(self, limit: int | None = None) -> int:
+        """Up to `limit` (COPIES_PER_CALL) ended jobs from before revision 0009 (`jobs.models.UncopiedSource`)
+        that name an earlier job's image in its folder: that image is copied under DATA_DIR/sources/ and the job's
+        stored request and references name the copy, as a submit does now, so pruning or deleting the parent no
+        longer takes what the job starts from. A job whose parent's image is gone already, or that is hidden
+        while KEEP_DELETED_IMAGES is off, is left as it is: a submit naming that image is refused
+        (`jobs.admission`). Returns how many jobs were settled (0: none is left to do now); the service calls it
+        before each pruning until then. A job still queued or running waits for a later round, since its end
+        writes its request again."""
+        with self._sessions.begin() as session:
+            waiting = session.execute(
+                select(Job.id, Job.parameters, Job.hidden_at)
+                .join(UncopiedSource, UncopiedSource.job_id == Job.id)
+                .where(Job.status.in_(list(FINISHED_STATUSES)))
+                .order_by(Job.id)
+                .limit(limit or COPIES_PER_CALL)
+            ).all()
+        if not waiting:
+            return 0
+        copies = {
+            job_id: self._copy_of_parent_image(job_id, parameters, hidden) for job_id, parameters, hidden in waiting
+        }
+        with self._sessions.begin() as session:
+            for job in session.scalars(
+                select(Job).where(Job.id.in_([job_id for job_id, copy in copies.items() if copy]))
+            ):
+                copy = copies[job.id]
+                job.parameters = {**job.parameters, "source_image": str(copy)}
+                if copy.name not in {source.name for source in job.sources}:
+                    job.sources.append(JobSource(name=copy.name))
+            session.execute(delete(UncopiedSource).where(UncopiedSource.job_id.in_(list(copies))))
+        if copied := sum(copy is not None for copy in copies.values()):
+            log.info("copied the images %d older derived jobs start from into the sources folder", copied)
+        return len(copies)
+
+    def _copy_of_parent_image(self, job_id: int, parameters: dict[str, Any], hidden: datetime | None) -> Path | None:
+        if hidden is not None and not self._settings.keep_deleted_images:
+            return None
+        image = parent_image(parameters.get("source_image"), self._data_dir)
+        if image is None or not image.is_file():
+            return None
+        try:
+            return keep_parent_image(image, self._data_dir)
+        except FileNotFoundError:  # pruned since the line above
+            return None
+        except OSError:  # unreadable, say: the job stays as it was, and the other jobs are copied
+            log.exception("copying the image job %d starts from into the sources folder failed", job_id)
+            return None
 
     def prune(self) -> int:
         """Remove the image files of jobs that ended more than RETENTION_DAYS ago (and, with

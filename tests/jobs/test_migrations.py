@@ -15,7 +15,7 @@ from jobs.database import alembic_config, downgrade_to_base, make_engine, upgrad
 from jobs.models import Base
 from tests.paths import REPO_ROOT
 
-TABLES = {"jobs", "images", "user_settings", "guild_config", "job_sources"}
+TABLES = {"jobs", "images", "user_settings", "guild_config", "job_sources", "uncopied_sources"}
 
 
 def _tables(url: str) -> set[str]:
@@ -83,16 +83,7 @@ def test_the_outbox_migration_counts_jobs_that_had_already_ended_as_delivered(da
     assert delivered["ended"] is not None and delivered["waiting"] is None
 
 
-def test_the_sources_migration_records_what_jobs_made_before_it_start_from(database_url: str) -> None:
-    """Otherwise the first sweep would take the image prompts of every older job for orphans."""
-    command.upgrade(alembic_config(database_url), "0007")
-    fox, cat = "/data/sources/" + "a" * 64 + ".png", "/old/data/sources/" + "b" * 64 + ".png"
-    requests = {
-        "blend": {"prompt": "", "image_prompts": [fox, cat, fox]},  # one image named twice: one row
-        "describe": {"operation": "describe", "prompt": "", "source_image": cat},
-        "variation": {"operation": "variation", "prompt": "x", "source_image": "/data/images/blend/1.png"},
-        "text": {"prompt": "a fox", "image_prompts": [], "source_image": None},
-    }
+def _insert_jobs(database_url: str, requests: dict[str, dict]) -> None:
     names = ("public_id", "kind", "user_id", "raw_prompt", "parameters", "seed", "status", "attempts", "created_at")
     jobs = table("jobs", *(column(name) for name in names if name != "parameters"), column("parameters", JSON))
     rows = [
@@ -104,6 +95,23 @@ def test_the_sources_migration_records_what_jobs_made_before_it_start_from(datab
     try:
         with engine.begin() as connection:
             connection.execute(jobs.insert(), rows)
+    finally:
+        engine.dispose()
+
+
+def test_the_sources_migration_records_what_jobs_made_before_it_start_from(database_url: str) -> None:
+    """Otherwise the first sweep would take the image prompts of every older job for orphans."""
+    command.upgrade(alembic_config(database_url), "0007")
+    fox, cat = "/data/sources/" + "a" * 64 + ".png", "/old/data/sources/" + "b" * 64 + ".png"
+    requests = {
+        "blend": {"prompt": "", "image_prompts": [fox, cat, fox]},  # one image named twice: one row
+        "describe": {"operation": "describe", "prompt": "", "source_image": cat},
+        "variation": {"operation": "variation", "prompt": "x", "source_image": "/data/images/blend/1.png"},
+        "text": {"prompt": "a fox", "image_prompts": [], "source_image": None},
+    }
+    _insert_jobs(database_url, requests)
+    engine = make_engine(database_url)
+    try:
         upgrade_to_head(database_url)
         with engine.connect() as connection:
             found = connection.execute(
@@ -116,3 +124,29 @@ def test_the_sources_migration_records_what_jobs_made_before_it_start_from(datab
         ("blend", "b" * 64 + ".png"),
         ("describe", "b" * 64 + ".png"),
     ]
+
+
+def test_the_copies_migration_lists_the_jobs_that_start_from_a_job_image(database_url: str) -> None:
+    """Jobs made before it name their parent's image in its folder: the service copies those images once the
+    revision has listed the jobs (tests/jobs/test_sources.py)."""
+    command.upgrade(alembic_config(database_url), "0008")
+    requests = {
+        "upscale": {"operation": "upscale", "prompt": "x", "source_image": "/data/images/k3q7xw2mza/1.png"},
+        "moved": {"operation": "pan", "prompt": "x", "direction": "left", "source_image": "old/images/ab/2.png"},
+        "describe": {"operation": "describe", "prompt": "", "source_image": "/data/sources/" + "a" * 64 + ".png"},
+        "elsewhere": {"operation": "variation", "prompt": "x", "source_image": "/srv/photos/fox.png"},
+        "text": {"prompt": "a fox", "source_image": None},
+        "bare": {},
+    }
+    _insert_jobs(database_url, requests)
+    upgrade_to_head(database_url)
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            listed = connection.execute(
+                text("SELECT public_id FROM uncopied_sources JOIN jobs ON jobs.id = job_id ORDER BY public_id")
+            ).all()
+    finally:
+        engine.dispose()
+    assert [public_id for (public_id,) in listed] == ["moved", "upscale"]
+    downgrade_to_base(database_url)

@@ -21,6 +21,7 @@ from engine.request import GenerationRequest
 from jobs import Cancelled, Failed, Finished, JobService, JobStatus, ProgressEvent
 from jobs.messages import JobProgress, Ready, Shutdown
 from jobs.models import Image, Job
+from jobs.sources import sources_folder
 from tests.jobs.helpers import (
     EVENT_TIMEOUT,
     Gate,
@@ -65,7 +66,8 @@ async def test_two_nodes_serve_one_queue_fairly_and_ship_images_both_ways(ray_se
     firsts = sorted((job for job in jobs if job.user_id == 1), key=lambda job: job.started_at)
     assert all(earlier.finished_at <= later.started_at for earlier, later in itertools.pairwise(firsts))
     assert all(job.status is JobStatus.SUCCEEDED and _intact(job) for job in jobs)
-    assert outcome.job.request.source_image == str(source)  # the stored request keeps the bot's path
+    kept = Path(outcome.job.request.source_image)  # the stored request keeps the bot's path, of the kept copy
+    assert kept.parent == sources_folder(ray_settings.data_dir).resolve() and kept.read_bytes() == source.read_bytes()
     assert _intact(outcome.job) and outcome.job.images[0].path.is_relative_to(ray_settings.data_dir.resolve())
 
 

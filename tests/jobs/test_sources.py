@@ -1,13 +1,15 @@
 """Image prompts members gave (DATA_DIR/sources/) leave the disk once no job that may still be reproduced names
 them, and never while one does: refused uploads, jobs deleted with 🗑️ and records deleted by retention free
 them; a pruned job's record, a live job sharing the file, a file stored within the hour and KEEP_DELETED_IMAGES
-keep them."""
+keep them. The images of earlier jobs that variations, upscales, zooms and pans start from are kept there too,
+copied at submit, so pruning or deleting the parent leaves its derived jobs reproducible."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 import os
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,14 +22,16 @@ import pytest
 from PIL import Image
 from sqlalchemy import select, update
 
+from bot import derive
+from bot.errors import describe
 from engine.request import GenerationRequest, Operation
-from jobs import JobKind, JobSettings, JobStatus, sql_queue
-from jobs.admission import check_sources
+from jobs import JobKind, JobService, JobSettings, JobStatus, sql_queue, storage
+from jobs.admission import PARENT_IMAGE_GONE, check_sources
 from jobs.database import make_engine, make_session_factory, upgrade_to_head
 from jobs.events import EventHub
-from jobs.models import Job, JobSource, utcnow
+from jobs.models import Job, JobSource, UncopiedSource, utcnow
 from jobs.queue import NewJob, SourceGone
-from jobs.results import JobResult
+from jobs.results import JobResult, result_folder
 from jobs.sources import ASIDE_SUFFIX, GRACE, SweptSources, remove_if_stale, sources_folder
 from jobs.sql_queue import SqlJobQueue
 from jobs.storage import Storage
@@ -55,6 +59,7 @@ class Bot:
         return path
 
     def submit(self, *sources: Path, describe: bool = False) -> str:
+        """An /imagine (from these image prompts), or a /describe of the first."""
         if describe:
             request = GenerationRequest(operation=Operation.DESCRIBE, prompt="", source_image=str(sources[0]))
         else:
@@ -70,6 +75,38 @@ class Bot:
             finished = utcnow() - timedelta(days=days_ago)
             session.execute(update(Job).where(Job.public_id == public_id).values(finished_at=finished))
 
+    def parent(self, content: str, *, days_ago: float = 0) -> tuple[str, Path]:
+        """A finished job and its first image (bytes of our choosing), where the engine would have saved it."""
+        public_id = self.submit()
+        self.finish(public_id, days_ago=days_ago)
+        image = result_folder(self.data_dir, public_id).resolve() / "1.png"
+        image.parent.mkdir(parents=True)
+        image.write_bytes(content.encode())
+        return public_id, image
+
+    def derive(self, image: Path, parent: str | None = None, kind: JobKind = JobKind.VARIATION) -> str:
+        """What V1 under `image` submits (`bot.derive` names the image where its job keeps it)."""
+        request = variation_of(image)
+        return self.queue.submit(NewJob(request, kind, 1, "a fox", parent_public_id=parent)).public_id
+
+    def again(self, public_id: str) -> str:
+        """What 🔄 and /reproduce submit: the stored request."""
+        return self.queue.submit(NewJob(self.request(public_id), JobKind.REPRODUCE, 1, "a fox")).public_id
+
+    def request(self, public_id: str) -> GenerationRequest:
+        with self.queue._sessions.begin() as session:
+            return GenerationRequest.model_validate(
+                session.scalar(select(Job.parameters).where(Job.public_id == public_id))
+            )
+
+    def as_before_0009(self, public_id: str, image: Path) -> None:
+        """The job as a bot before revision 0009 stored it (naming the parent's own file) and the revision listed it."""
+        with self.queue._sessions.begin() as session:
+            job = session.scalar(select(Job).where(Job.public_id == public_id))
+            job.parameters = {**job.parameters, "source_image": str(image)}
+            job.sources = []
+            session.add(UncopiedSource(job_id=job.id))
+
     def with_settings(self, **changes) -> Bot:
         settings = self.storage._settings.model_copy(update=changes)
         return Bot(self.queue, Storage(self.queue._sessions, settings), self.data_dir)
@@ -77,6 +114,12 @@ class Bot:
     def references(self) -> list[str]:
         with self.queue._sessions.begin() as session:
             return list(session.scalars(select(JobSource.name)))
+
+
+def variation_of(image: Path) -> GenerationRequest:
+    return GenerationRequest(
+        operation=Operation.VARIATION, prompt="a fox", mode="strong", seed=2, count=1, source_image=str(image)
+    )
 
 
 def age_file(path: Path, age: timedelta) -> None:
@@ -248,6 +291,161 @@ async def test_reproducing_a_pruned_image_prompt_job_after_the_sweep_makes_the_s
 
         pruned = await service.get_job(made.public_id)
         again = await service.submit(pruned.request, kind=JobKind.REPRODUCE, user_id=1, raw_prompt="a red fox")
+        await until_done(service, again.public_id)
+        remade = await service.get_job(again.public_id)
+    assert remade.status is JobStatus.SUCCEEDED
+    with Image.open(remade.images[0].path) as image:
+        assert image.tobytes() == pixels
+
+
+def test_a_derived_job_starts_from_a_copy_of_its_parents_image_kept_once(bot: Bot) -> None:
+    parent, image = bot.parent("a fox grid")
+    first, second = bot.derive(image, parent), bot.derive(image, parent, JobKind.UPSCALE)
+    copy = sources_folder(bot.data_dir).resolve() / f"{hashlib.sha256(b'a fox grid').hexdigest()}.png"
+    assert bot.request(first).source_image == bot.request(second).source_image == str(copy)
+    assert copy.read_bytes() == b"a fox grid" and bot.references() == [copy.name, copy.name]
+    assert copy.stat().st_ino == image.stat().st_ino  # a hard link: no bytes twice while the parent keeps its file
+    assert not list(copy.parent.glob("*.part"))
+
+
+def test_a_parent_pruned_by_retention_leaves_its_derived_jobs_reproducible(bot: Bot) -> None:
+    retention = bot.with_settings(retention_days=7)
+    parent, image = retention.parent("an old grid", days_ago=8)
+    derived = retention.derive(image, parent)
+    retention.finish(derived)
+    assert retention.storage.prune() == 1 and not image.exists()
+
+    copy = Path(retention.request(derived).source_image)
+    age_file(copy, OLD)
+    assert retention.storage.sweep_sources() == SweptSources() and copy.read_bytes() == b"an old grid"
+    assert retention.request(retention.again(derived)).source_image == str(copy)
+
+
+def test_a_deleted_parent_leaves_its_derived_jobs_until_they_are_deleted_too(bot: Bot) -> None:
+    """A derived job is an image of its own, with its own message: deleting the grid it came from does not delete
+    it, and it stays reproducible until it is deleted with 🗑️ itself. New ones cannot be made from the deleted
+    grid (its buttons are refused: `bot.rules`), and its own folder goes at once."""
+    parent, image = bot.parent("a grid a moderator deleted")
+    derived = bot.derive(image, parent)
+    bot.storage.hide(parent, by=2)
+    assert not image.exists()
+    copy = Path(bot.request(derived).source_image)
+    age_file(copy, OLD)
+    assert bot.storage.sweep_sources() == SweptSources() and copy.exists()
+    reroll = bot.again(derived)
+
+    bot.storage.hide(derived, by=2)
+    assert copy.exists()  # the reroll still names it
+    bot.storage.hide(reroll, by=1)
+    assert not copy.exists()
+    with pytest.raises(SourceGone) as refused:
+        bot.again(derived)  # pressed the moment the last job naming the copy was deleted
+    assert str(refused.value) == PARENT_IMAGE_GONE
+
+
+def test_a_derived_job_from_before_the_copies_works_while_its_parents_image_is_kept_then_is_refused(
+    bot: Bot,
+) -> None:
+    """Its request names the parent's own file: a reroll starts from a copy while that file is there, and is refused
+    with a message (not admitted to fail in the engine) once it is gone."""
+    parent, image = bot.parent("a grid from last year")
+    old = bot.derive(image, parent)
+    bot.as_before_0009(old, image)
+    assert bot.request(bot.again(old)).source_image == str(sources_folder(bot.data_dir).resolve() / bot.references()[0])
+
+    shutil.rmtree(image.parent)  # pruned, or deleted with 🗑️
+    with pytest.raises(SourceGone) as refused:
+        bot.again(old)
+    assert describe(refused.value) == PARENT_IMAGE_GONE  # what the member is told, as is
+    assert "no longer stored on the bot" in PARENT_IMAGE_GONE and "cannot be made again" in PARENT_IMAGE_GONE
+
+
+def test_derived_jobs_from_before_the_copies_get_one_while_their_parents_image_is_kept(bot: Bot) -> None:
+    """What the service does before its first pruning after the upgrade (revision 0009 listed these jobs)."""
+    kept_parent, kept = bot.parent("kept")
+    _, pruned = bot.parent("pruned")
+    deleted_parent, deleted = bot.parent("a grid whose variation was deleted")
+    copied, parent_gone, hidden, waiting = [], [], [], []
+    for image, parent, made in (
+        (kept, kept_parent, copied),
+        (pruned, None, parent_gone),
+        (deleted, deleted_parent, hidden),
+    ):
+        made.append(bot.derive(image, parent))
+        bot.finish(made[0])
+        bot.as_before_0009(made[0], image)
+    waiting.append(bot.derive(kept, kept_parent))  # still queued: its end writes its request again
+    bot.as_before_0009(waiting[0], kept)
+    shutil.rmtree(pruned.parent)
+    bot.storage.hide(hidden[0], by=1)
+
+    assert bot.storage.copy_parent_images(limit=2) == 2
+    assert bot.storage.copy_parent_images() == 1
+    assert bot.storage.copy_parent_images() == 0
+
+    copy = sources_folder(bot.data_dir).resolve() / f"{hashlib.sha256(b'kept').hexdigest()}.png"
+    assert bot.request(copied[0]).source_image == str(copy) and bot.references() == [copy.name]
+    assert bot.request(parent_gone[0]).source_image == str(pruned)  # refused at submit, as above
+    assert bot.request(hidden[0]).source_image == str(deleted)
+    shutil.rmtree(kept.parent)
+    assert bot.request(bot.again(copied[0])).source_image == str(copy)
+    with bot.queue._sessions.begin() as session:
+        assert list(session.scalars(select(UncopiedSource.job_id))) == [
+            session.scalar(select(Job.id).where(Job.public_id == waiting[0]))
+        ]
+
+
+async def test_the_service_copies_them_in_short_turns(
+    job_settings: JobSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(storage, "COPIES_PER_CALL", 2)
+    service = JobService(job_settings, process_jobs=False)
+    await service.start()
+    try:
+        bot = Bot(service.queue, service.storage, job_settings.data_dir)
+        parent, image = bot.parent("a grid")
+        for _ in range(5):
+            bot.finish(derived := bot.derive(image, parent))
+            bot.as_before_0009(derived, image)
+        assert await service.copy_parent_images() == 5
+        assert await service.copy_parent_images() == 0
+        assert len(bot.references()) == 5
+    finally:
+        await service.stop()
+
+
+async def test_reproducing_a_variation_after_its_parent_was_pruned_makes_the_same_pixels(
+    job_settings: JobSettings, running_service: Callable
+) -> None:
+    """With the engine (SQLite only): the variation starts from the kept copy of its parent's image, and its
+    /reproduce after the parent's folder is pruned (and the sources swept) gives back its pixels."""
+    async with running_service(job_settings.model_copy(update={"retention_days": 1})) as service:
+        grid = await service.submit(
+            GenerationRequest(prompt="a red fox", steps=2, seed=3, count=1),
+            kind=JobKind.IMAGINE,
+            user_id=1,
+            raw_prompt="a red fox",
+        )
+        await until_done(service, grid.public_id)
+        made = await service.get_job(grid.public_id)
+        request = derive.variation(made.request, made.images[0], "subtle").model_copy(update={"count": 1})
+        varied = await service.submit(
+            request, kind=JobKind.VARIATION, user_id=1, raw_prompt="a red fox", parent_job=grid.public_id
+        )
+        await until_done(service, varied.public_id)
+        original = await service.get_job(varied.public_id)
+        with Image.open(original.images[0].path) as image:
+            pixels = image.tobytes()
+        with service.queue._sessions.begin() as session:
+            past = utcnow() - timedelta(days=2)
+            session.execute(update(Job).where(Job.public_id == grid.public_id).values(finished_at=past))
+        assert await service.prune() == 1 and not made.images[0].path.exists()
+        age_file(Path(original.request.source_image), OLD)
+        assert await service.sweep_sources() == SweptSources()
+
+        again = await service.submit(
+            derive.reproduce(original.request), kind=JobKind.REPRODUCE, user_id=1, raw_prompt="a red fox"
+        )
         await until_done(service, again.public_id)
         remade = await service.get_job(again.public_id)
     assert remade.status is JobStatus.SUCCEEDED
