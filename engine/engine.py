@@ -136,8 +136,10 @@ class Engine:
             "steps": request.steps or preset.steps or settings.default_steps,
             "guidance": guidance,
             "sampler": family.pick_sampler(
-                request.sampler or preset.sampler, settings.default_sampler or DEFAULT_SAMPLER
+                request.sampler,
+                (request.default_sampler, preset.sampler, settings.default_sampler or DEFAULT_SAMPLER),
             ),
+            "default_sampler": None,
             "loras": self.registry.loras.resolve(model.name, request.loras),
             "chaos_seed": request.seed if request.chaos_seed is None else request.chaos_seed,
             "warnings": self._warnings(model, request),
@@ -343,11 +345,12 @@ class Engine:
                 call |= model.ip_adapter.arguments(self._image_prompts(first))
             return model.text_to_image, call, None
         plan = self._plan(first, model)
+        # Image-to-image denoises int(steps × strength) steps, on every family; keep at least one.
+        steps = max(first.steps, math.ceil(1 / plan.strength))
         call = common | {
             "image": [plan.image] * len(slots),
-            "strength": plan.strength,
-            # img2img runs steps × strength denoising steps; keep at least one.
-            "num_inference_steps": max(first.steps, math.ceil(1 / plan.strength)),
+            "strength": model.family.image_strength(plan.strength, steps),
+            "num_inference_steps": steps,
             "generator": [image_generator(slot.seed) for slot in slots],
         }
         if plan.pipeline == "inpainting":

@@ -347,7 +347,9 @@ def parse_prompt(
         "aspect": values.get("ar", defaults.aspect or (1, 1)),
         "steps": values.get("steps", defaults.steps),
         "guidance": guidance,
-        "sampler": values.get("sampler", defaults.sampler),
+        # A typed --sampler must suit the model; the /settings one gives way where it does not (Engine.resolve).
+        "sampler": values.get("sampler"),
+        "default_sampler": None if "sampler" in values else defaults.sampler,
         "chaos": values.get("chaos", defaults.chaos or 0),
         "tile": values.get("tile", False),
         "model": values.get("model", defaults.model),
@@ -421,7 +423,7 @@ def format_flags(request: GenerationRequest, defaults: PromptDefaults | None = N
         parts.append(f"--iw {_format_number(request.image_weight)}")
     if request.model is not None and request.model != defaults.model:
         parts.append(f"--model {request.model}")
-    if request.sampler is not None and request.sampler != defaults.sampler:
+    if request.sampler is not None:  # typed (even the /settings one: typed, it must suit the model) or resolved
         parts.append(f"--sampler {request.sampler}")
     for lora in request.loras:
         parts.append(f"--lora {lora.name}" + ("" if lora.weight is None else f":{_format_number(lora.weight)}"))

@@ -14,13 +14,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from diffusers import DiffusionPipeline
 from PIL import Image
 
 from engine.results import ModelNotFoundError, RequestError
 from engine.sources import is_local_file
+
+if TYPE_CHECKING:
+    from engine.families import Family
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +90,12 @@ class _Wiring:
 
 
 class ImagePromptAdapter:
-    def __init__(self, pipe: DiffusionPipeline, spec: str, model_name: str) -> None:
-        if not hasattr(pipe, "load_ip_adapter") or not hasattr(pipe, "unet"):
+    def __init__(self, pipe: DiffusionPipeline, spec: str, model_name: str, family: Family) -> None:
+        if not family.ip_adapters or not hasattr(pipe, "load_ip_adapter"):
             raise RequestError(
-                f"The model {model_name!r} has an ip_adapter setting, but IP-Adapters work here with Stable Diffusion "
-                "(UNet) models only; the operator should remove it from MODELS."
+                f"The model {model_name!r} cannot blend images: its ip_adapter setting needs a Stable Diffusion "
+                f"(UNet) model, and this is a {family.label} model. Blend with another --model; the operator should "
+                "remove ip_adapter from its MODELS entry."
             )
         self._pipe = pipe
         self._spec = spec

@@ -62,7 +62,7 @@ class LoadedModel:
         """The registry entry's IP-Adapter for /blend, loaded on its first blend; None when it names none."""
         if self.entry.ip_adapter is None:
             return None
-        return ImagePromptAdapter(self.text_to_image, self.entry.ip_adapter, self.name)
+        return ImagePromptAdapter(self.text_to_image, self.entry.ip_adapter, self.name, self.family)
 
     @property
     def dtype(self) -> torch.dtype:

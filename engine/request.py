@@ -2,8 +2,9 @@
 
 Pure Python on purpose: the bot builds and validates requests without importing torch.
 A request may leave size, steps, guidance and sampler unset; `Engine.resolve` fills them from
-the model's native resolution and the settings, and the resolved request is what gets stored,
-so a stored record reproduces the same image even after the defaults change.
+the model's native resolution and the settings (the sampler from the member's `default_sampler` first),
+and the resolved request is what gets stored, so a stored record reproduces the same image even after
+the defaults change.
 """
 
 from __future__ import annotations
@@ -98,6 +99,10 @@ class GenerationRequest(BaseModel):
     steps: int | None = Field(default=None, ge=1, le=150)
     guidance: float | None = Field(default=None, ge=0.0, le=30.0)
     sampler: str | None = None
+    """A sampler the member typed (`--sampler`), or the one the engine resolved: the model's family must offer it."""
+    default_sampler: str | None = None
+    """The member's /settings sampler, when the prompt typed none: used where the model's family offers it, else
+    the family's own, as the operator's DEFAULT_SAMPLER is. `Engine.resolve` turns it into `sampler` and clears it."""
     seed: int = Field(default_factory=random_seed, ge=0, le=MAX_SEED)
     count: int = Field(default=4, ge=1, le=MAX_COUNT)
     chaos: int = Field(default=0, ge=0, le=100)
@@ -199,6 +204,7 @@ class GenerationRequest(BaseModel):
             self.height,
             self.steps,
             self.sampler,
+            self.default_sampler,
             self.guidance,
             self.tile,
             uses_weights(self.prompt) or uses_weights(self.negative_prompt),

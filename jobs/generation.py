@@ -49,6 +49,12 @@ MODEL_FAILURE = "A model this job needs could not be loaded."
 FILTER_FAILURE = "This server's content filter is not working right now, so the images were held back."
 UNREADABLE_REQUEST = "This job's stored request can no longer be read (it may come from another version of the bot)."
 SAVE_FAILURE = "The images were made but could not be saved."
+# Members choose neither the pixel count (--ar keeps the model's area) nor how many images a job makes, and steps do
+# not change the memory a run needs: what is left to them is another time, or another model.
+OUT_OF_MEMORY = (
+    "The GPU ran out of memory for this job. Run it again later, when the bot may be less busy, or choose a "
+    "smaller model with --model if this server has several (/info lists them)."
+)
 
 
 @dataclass(frozen=True)
@@ -70,10 +76,7 @@ def user_message(error: BaseException) -> str:
     """The short reason the person who asked sees: what they can do about it, never a path, a model's source, a
     library version or a traceback. Only `RequestError`s are written for members and shown as they are."""
     if is_out_of_memory(error):
-        return (
-            "The GPU ran out of memory for this job. Try a smaller size (--ar with a smaller side) "
-            "or fewer steps, then run it again."
-        )
+        return OUT_OF_MEMORY
     if isinstance(error, RequestError):
         return str(error)
     if isinstance(error, ContentFilterUnavailable):

@@ -8,7 +8,7 @@ A new family is one module under `engine/families/` with a subclass, listed in `
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -22,7 +22,7 @@ from engine.preview import LatentFactors, latent_previews
 from engine.prompt_weights import plain_text, uses_weights
 from engine.request import GenerationRequest
 from engine.results import RequestError
-from engine.samplers import SAMPLERS, UnknownSamplerError, normalize_sampler
+from engine.samplers import DEFAULT_SAMPLER, SAMPLERS, UnknownSamplerError, normalize_sampler
 
 DROPPED_TEXT_SHOWN = 60
 
@@ -67,6 +67,8 @@ class Family(ABC):
     """Whether `--tile` (seamless tiling) works."""
     weighs_prompts: ClassVar[bool] = False
     """Whether `::` and `(words:weight)` weights reach the model; others read the words alone and say so."""
+    ip_adapters: ClassVar[bool] = False
+    """Whether a registry entry's `ip_adapter` can condition /blend (`engine.ip_adapter`); others refuse such blends."""
     preview_factors: LatentFactors
     """The latent→RGB projection of its latent space (`engine.preview`)."""
 
@@ -148,21 +150,31 @@ class Family(ABC):
             if uses_weights(text)
         ]
 
-    def pick_sampler(self, asked: str | None, fallback: str) -> str:
-        """The sampler for a run: `asked` (by the member or the model's preset) must be offered; the settings'
-        `fallback` gives way to this family's default when the family does not offer it."""
-        try:
-            name = normalize_sampler(asked or fallback)
-        except UnknownSamplerError as error:
-            raise RequestError(str(error)) from None
-        if self.samplers is None or name in self.samplers:
-            return name
-        if asked is None:
-            return self.samplers[0]
-        raise RequestError(
-            f"The sampler {name!r} is not available for {self.label} models; use --sampler "
-            f"{' or '.join(self.samplers)}, or leave --sampler out."
-        )
+    def pick_sampler(self, typed: str | None, defaults: Iterable[str | None]) -> str:
+        """The sampler for a run. One the member typed (`--sampler`, or a stored request's resolved one) must be
+        offered: RequestError otherwise, naming --sampler. Defaults never refuse a job: the first of `defaults`
+        this family offers wins (the engine passes the member's /settings sampler, the model's MODELS entry's,
+        then DEFAULT_SAMPLER), else the family's own."""
+        if typed is not None:
+            name = _known_sampler(typed)
+            if self.offers(name):
+                return name
+            raise RequestError(
+                f"--sampler {name} is not available for {self.label} models; use --sampler "
+                f"{' or '.join(self.samplers or SAMPLERS)}, or leave --sampler out."
+            )
+        for default in defaults:
+            if default is not None and self.offers(name := _known_sampler(default)):
+                return name
+        return self.samplers[0] if self.samplers else DEFAULT_SAMPLER
+
+    def offers(self, sampler: str) -> bool:
+        return self.samplers is None or sampler in self.samplers
+
+    def image_strength(self, strength: float, steps: int) -> float:
+        """The `strength` argument that makes this family's image-to-image and inpainting pipelines denoise
+        `int(steps × strength)` of `steps` steps (the engine keeps it at least one), as the UNet pipelines do."""
+        return strength
 
     def scheduler(self, sampler: str):
         """A fresh scheduler per run: schedulers keep per-run state, and pipelines share modules."""
@@ -175,3 +187,10 @@ class Family(ABC):
         if enabled:  # `check` refuses such requests before they run
             raise RequestError(f"--tile is not available for {self.label} models.")
         yield
+
+
+def _known_sampler(name: str) -> str:
+    try:
+        return normalize_sampler(name)
+    except UnknownSamplerError as error:
+        raise RequestError(str(error)) from None

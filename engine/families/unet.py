@@ -22,6 +22,7 @@ class UNetFamily(Family):
     pipelines = (StableDiffusionPipeline, StableDiffusionXLPipeline)
     tiles = True
     weighs_prompts = True
+    ip_adapters = True
 
     def __init__(self, pipe) -> None:
         super().__init__(pipe)

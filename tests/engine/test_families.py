@@ -12,6 +12,7 @@ from PIL import Image
 
 from engine.engine import GenerationCancelled, RequestError
 from engine.families import FluxFamily, SD3Family, UNetFamily
+from engine.flags import PromptDefaults, parse_prompt
 from engine.noise import initial_noise
 from engine.outputs import save_result
 from engine.request import Direction, GenerationRequest, Operation
@@ -112,8 +113,37 @@ def test_previews_come_from_the_16_channel_latents_and_cancel_stops_the_run(flow
 def test_flux_refuses_tiling_and_samplers_it_does_not_offer(flow_engine):
     with pytest.raises(RequestError, match="--tile is not available for FLUX.1"):
         flow_engine.run(imagine("flux", tile=True))
-    with pytest.raises(RequestError, match="'dpm\\+\\+2m' is not available for SD3 models; use --sampler euler"):
+    with pytest.raises(RequestError, match=r"--sampler dpm\+\+2m is not available for SD3 models; use --sampler euler"):
         flow_engine.run(imagine("sd3", sampler="dpm++2m"))
+
+
+@pytest.mark.parametrize("model", FLOW_MODELS)
+def test_a_settings_sampler_gives_way_to_the_familys_own_and_a_typed_one_is_refused(flow_engine, model):
+    """The member's /settings sampler (ddim) reaches the engine as `default_sampler` and gives way, as the operator's
+    DEFAULT_SAMPLER does; the same sampler typed with --sampler is refused, naming the flag."""
+    defaults = PromptDefaults(sampler="ddim")
+    settled = parse_prompt(f"a red fox --model {model} --seed 7", defaults, models=flow_engine.registry)
+    result = flow_engine.run(settled.model_copy(update={"count": 1}))
+    assert (result.request.sampler, result.request.default_sampler) == ("euler", None)
+    assert result.run.scheduler == "FlowMatchEulerDiscreteScheduler" and result.request.warnings == ()
+    typed = parse_prompt(f"a red fox --model {model} --sampler ddim", defaults, models=flow_engine.registry)
+    label = flow_engine.model(model).family.label
+    with pytest.raises(RequestError) as refused:
+        flow_engine.resolve(typed)
+    assert str(refused.value) == (
+        f"--sampler ddim is not available for {label} models; use --sampler euler, or leave --sampler out."
+    )
+
+
+def test_the_settings_sampler_still_picks_the_sampler_where_the_family_offers_it(flow_engine):
+    defaults = PromptDefaults(sampler="ddim")
+    assert flow_engine.resolve(parse_prompt("a red fox", defaults)).sampler == "ddim"
+    unet, flux = flow_engine.model().family, flow_engine.model("flux").family
+    # The order the engine passes: the member's /settings, the model's MODELS entry, DEFAULT_SAMPLER.
+    assert unet.pick_sampler(None, ("ddim", "heun", "euler")) == "ddim"
+    assert unet.pick_sampler(None, (None, "heun", "euler")) == "heun"
+    assert unet.pick_sampler("unipc", ("ddim", "heun", "euler")) == "unipc"
+    assert flux.pick_sampler(None, ("ddim", "heun", "dpm++2m")) == "euler"
 
 
 def test_flux_warns_that_negative_prompts_and_guidance_do_nothing(flow_engine):

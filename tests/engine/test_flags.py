@@ -12,7 +12,7 @@ from engine.flags import (
     stylize_to_guidance,
 )
 from engine.registry import ModelRegistry, RegisteredModel
-from engine.request import MAX_SEED
+from engine.request import MAX_LORAS, MAX_SEED
 from engine.samplers import SAMPLERS
 
 
@@ -135,7 +135,7 @@ def test_defaults_apply_and_flags_win():
         negative_prompt="blurry, lowres",
     )
     plain = parse_prompt("a cat", defaults)
-    assert (plain.aspect, plain.steps, plain.guidance, plain.sampler, plain.model, plain.chaos) == (
+    assert (plain.aspect, plain.steps, plain.guidance, plain.default_sampler, plain.model, plain.chaos) == (
         (3, 2),
         20,
         5.0,
@@ -147,6 +147,27 @@ def test_defaults_apply_and_flags_win():
     flagged = parse_prompt("a cat --ar 1:1 --steps 8 --s 0 --chaos 0 --no text", defaults)
     assert (flagged.aspect, flagged.steps, flagged.guidance, flagged.chaos) == ((1, 1), 8, 3.0, 0)
     assert flagged.negative_prompt == "blurry, lowres, text"
+
+
+def test_a_typed_sampler_is_kept_apart_from_the_settings_one():
+    """A typed --sampler is `sampler` (the model's family must offer it); the /settings one travels as
+    `default_sampler`, which gives way to the family's own (tests/engine/test_families.py runs both on FLUX)."""
+    defaults = PromptDefaults(sampler="ddim")
+    plain = parse_prompt("a cat --seed 1", defaults)
+    assert (plain.sampler, plain.default_sampler) == (None, "ddim")
+    typed = parse_prompt("a cat --seed 1 --sampler ddim", defaults)
+    assert (typed.sampler, typed.default_sampler) == ("ddim", None)
+    assert plain.batch_key() != typed.batch_key()
+    # A typed sampler is shown even when it equals the member's default: pasted back, it is typed again.
+    assert format_flags(typed, defaults) == "--seed 1 --sampler ddim" and format_flags(plain, defaults) == "--seed 1"
+
+
+def test_at_most_three_loras_each_named_once():
+    assert len(parse_prompt("a cat --lora a --lora b:0.5 --lora c").loras) == MAX_LORAS == 3
+    with pytest.raises(FlagError, match="at most 3 --lora flags in one prompt \\(got 4\\)"):
+        parse_prompt("a cat --lora a --lora b --lora c --lora d")
+    with pytest.raises(FlagError, match="each LoRA may be named once: give one --lora per name"):
+        parse_prompt("a cat --lora ink:0.5 --lora INK:1")
 
 
 def test_invalid_defaults_are_rejected_when_built():

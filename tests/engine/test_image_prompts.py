@@ -3,6 +3,8 @@ IP-Adapter registered with the model, reproduction from the stored paths."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -129,3 +131,104 @@ def test_an_ip_adapter_that_cannot_be_loaded_names_the_setting_and_breaks_nothin
     with pytest.raises(RequestError, match="check the model's ip_adapter setting in MODELS"):
         adapter_engine.run(imagine(*pictures[:2], model="gone"))
     assert len(adapter_engine.run(imagine(model="gone")).images) == 2
+
+
+# --- FLUX.1 and SD3 -------------------------------------------------------------------------------------------
+
+FLOW_MODELS = ("flux", "sd3")
+
+
+@pytest.fixture(scope="module")
+def flat_pictures(tmp_path_factory):
+    """Four 64×64 pictures that differ everywhere: a square of the opposite colour on a flat ground."""
+    folder = tmp_path_factory.mktemp("flat-pictures")
+    paths = []
+    for index, colour in enumerate([(200, 30, 30), (30, 200, 30), (30, 30, 200), (240, 240, 240)]):
+        picture = np.zeros((64, 64, 3), np.uint8)
+        picture[:] = colour
+        picture[16:48, 16:48] = [255 - channel for channel in colour]
+        paths.append(folder / f"{index}.png")
+        Image.fromarray(picture).save(paths[-1])
+    return paths
+
+
+@pytest.mark.parametrize("model", FLOW_MODELS)
+def test_one_image_prompt_and_a_three_image_blend_run_on_flux_and_sd3(flow_engine, flat_pictures, pictures, model):
+    one = flow_engine.run(imagine(pictures[3], model=model, aspect=(1, 1)))
+    assert [image.size for image in one.images] == [(64, 64)] * 2
+    assert (one.request.image_weight, one.request.strength) == (1.0, 0.75)
+    blend = flow_engine.run(imagine(*flat_pictures[:3], model=model, prompt="", count=1))
+    other = flow_engine.run(imagine(*flat_pictures[1:], model=model, prompt="", count=1))
+    assert blend.request.strength == 0.75 and blend.images[0].size == (64, 64)
+    assert distance(blend.images[0], other.images[0]) > 1  # the composite is what it starts from
+
+
+@pytest.mark.parametrize("model", FLOW_MODELS)
+def test_on_flux_and_sd3_the_result_depends_on_the_image_and_more_so_at_a_higher_iw(flow_engine, flat_pictures, model):
+    """Two different images, same seed: at --iw 0 (strength 1) the run starts from pure noise and the image cannot
+    matter; from --iw 1 (the default) on, it does. The tiny models' weights are random, so their VAE does not give
+    the source back and `closer to the source` is measured as `depends more on the source`.
+
+    Before the engine passed `Family.image_strength`, these pipelines rounded the denoised steps up: at the preset's
+    2 steps, strength 0.75 denoised both from pure noise and the two images gave identical pixels."""
+
+    def difference(image_weight: float) -> float:
+        first, second = (
+            flow_engine.run(imagine(path, model=model, count=1, image_weight=image_weight)).images[0]
+            for path in flat_pictures[:2]
+        )
+        return distance(first, second)
+
+    ignored, default, close = difference(0), difference(1), difference(3)
+    assert ignored == 0
+    assert default > 1 and close >= default
+
+
+def test_image_to_image_denoises_as_many_steps_on_every_family(flow_engine):
+    """int(steps × strength) steps, at least one (the engine runs at least ceil(1 / strength) steps), whichever
+    pipeline: FLUX and SD3's would round up, so the strength they are given is adjusted."""
+    pipelines = {name: flow_engine.model(name) for name in ("default", *FLOW_MODELS)}
+    for strength in (0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.625, 0.75, 0.8, 0.875, 1.0):
+        for steps in (*range(1, 13), 28, 50):
+            steps = max(steps, math.ceil(1 / strength))
+            counts = set()
+            for loaded in pipelines.values():
+                for pipe in (loaded.image_to_image, loaded.inpainting):
+                    pipe.scheduler = loaded.scheduler("euler")
+                    shifting = pipe.scheduler.config.get("use_dynamic_shifting")  # FLUX: the shift is not counted
+                    pipe.scheduler.set_timesteps(steps, **({"mu": 1.0} if shifting else {}))
+                    _, count = pipe.get_timesteps(steps, loaded.family.image_strength(strength, steps), "cpu")
+                    counts.add(count)
+            assert counts == {max(1, int(steps * strength))}, (strength, steps, counts)
+
+
+def test_a_blend_on_a_family_without_ip_adapters_is_refused_by_name_and_the_model_serves_the_rest(
+    flow_models, flat_pictures, tmp_path
+):
+    """An operator's ip_adapter on a FLUX.1 model: blends are refused with what to do, a one-image prompt and a
+    plain job run (the adapter file is never opened)."""
+    import torch
+
+    from engine.engine import Engine
+    from engine.results import RequestError
+    from engine.settings import EngineSettings
+
+    torch.set_num_threads(1)
+    adapter = tmp_path / "ip-adapter.safetensors"
+    settings = EngineSettings(
+        _env_file=None,
+        model_id=None,
+        models=f"fluxblend={flow_models['flux']}?size=64&steps=2&guidance=0&ip_adapter={adapter}",
+        max_loaded_models=1,
+        engine_device="cpu",
+    )
+    engine = Engine(settings)
+    with pytest.raises(RequestError) as refused:
+        engine.run(imagine(*flat_pictures[:3], model="fluxblend", count=1))
+    assert str(refused.value) == (
+        "The model 'fluxblend' cannot blend images: its ip_adapter setting needs a Stable Diffusion (UNet) model, "
+        "and this is a FLUX.1 model. Blend with another --model; the operator should remove ip_adapter from its "
+        "MODELS entry."
+    )
+    assert len(engine.run(imagine(flat_pictures[0], model="fluxblend", count=1)).images) == 1
+    assert len(engine.run(imagine(model="fluxblend", count=1)).images) == 1

@@ -8,8 +8,16 @@ import re
 import pytest
 import torch
 
+from engine.flags import ACCEPTED_FLAGS
 from engine.results import ContentFilterUnavailable, ModelNotFoundError, ModelUnavailable, RequestError
-from jobs.generation import FILTER_FAILURE, INTERNAL_FAILURE, MODEL_FAILURE, SAVE_FAILURE, job_failed
+from jobs.generation import (
+    FILTER_FAILURE,
+    INTERNAL_FAILURE,
+    MODEL_FAILURE,
+    OUT_OF_MEMORY,
+    SAVE_FAILURE,
+    job_failed,
+)
 
 SECRET = "/home/operator/models/sd15/v1-5-pruned.safetensors"
 
@@ -44,6 +52,24 @@ def test_errors_not_written_for_members_become_a_fixed_reason(error, reason) -> 
     assert shown.startswith(reason) and SECRET not in failed.message and "GiB" not in failed.message
     assert failed.reference == reference and not failed.expected
     assert "Traceback" in failed.details and type(error).__name__ in failed.details
+
+
+def test_out_of_memory_advice_names_only_what_a_member_can_change() -> None:
+    """Members set neither how many images a job makes (there is no --count) nor its pixel count (--ar keeps the
+    model's area), and fewer steps need no less memory: the advice is another time or another model, and every
+    flag it names is one a prompt accepts."""
+    shown, _ = reason_and_reference(job_failed("JOB1", raised(torch.OutOfMemoryError("CUDA out of memory"))).message)
+    assert (
+        shown
+        == OUT_OF_MEMORY
+        == (
+            "The GPU ran out of memory for this job. Run it again later, when the bot may be less busy, or choose a "
+            "smaller model with --model if this server has several (/info lists them)."
+        )
+    )
+    named = re.findall(r"--[a-z]+", shown)
+    assert named == ["--model"] and set(named) <= set(ACCEPTED_FLAGS.split(", "))
+    assert not any(word in shown for word in ("--count", "--ar", "steps", "size"))
 
 
 def test_a_refused_request_is_shown_as_written_and_logged_as_a_warning() -> None:

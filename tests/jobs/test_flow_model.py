@@ -8,8 +8,9 @@ import pytest
 from PIL import Image
 
 from bot import derive
+from engine.flags import PromptDefaults, parse_prompt
 from engine.request import Direction, GenerationRequest
-from jobs import Finished, JobService, JobView
+from jobs import Failed, Finished, JobService, JobView
 from tests.jobs.helpers import until_done
 from tests.tiny_flow import save_tiny_flow_models
 
@@ -69,3 +70,21 @@ async def test_every_operation_of_the_bot_runs_on_a_transformer_model_through_th
     assert sizes(jobs["pan"])[0][0] > 64
     [replayed] = jobs["reproduce"].images
     assert np.array_equal(np.asarray(Image.open(replayed.path)), np.asarray(Image.open(grid.images[1].path)))
+
+
+async def test_a_settings_sampler_no_longer_fails_a_queued_flux_job_and_a_typed_one_says_which_flag(
+    job_settings, running_service, flow_folders, monkeypatch
+) -> None:
+    """A member whose /settings sampler is ddim queues a FLUX job: it runs with the family's own sampler. The same
+    sampler typed with --sampler fails the job, and the member is told it was the flag."""
+    monkeypatch.setenv("MODELS", f"flux={flow_folders['flux']}?size=64&steps=2&guidance=0")
+    defaults = PromptDefaults(sampler="ddim")
+    settled = parse_prompt("a red fox --model flux", defaults).model_copy(update={"count": 1})
+    typed = parse_prompt("a red fox --model flux --sampler ddim", defaults).model_copy(update={"count": 1})
+    async with running_service(job_settings) as service:
+        done = await finished(service, settled)
+        job = await service.submit(typed, kind="imagine", user_id=1, raw_prompt=typed.prompt)
+        failure = (await until_done(service, job.public_id))[-1]
+    assert (done.request.sampler, done.request.default_sampler) == ("euler", None)
+    assert isinstance(failure, Failed)
+    assert failure.message.startswith("--sampler ddim is not available for FLUX.1 models; use --sampler euler")
