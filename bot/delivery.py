@@ -9,7 +9,11 @@ Discord: then, and only then, the job is marked delivered. A restarted bot follo
 marked so — queued, running, and ended ones whose last edit never happened — and edits its
 message into the final state; editing twice shows the same one message. A job whose message was
 never posted is posted with the job's id as Discord's nonce, so a post whose answer was lost is
-not made twice.
+not made twice, in the channel stored on the job at submit (the member's DMs for private results).
+
+A step of a delivery that fails for a reason other than Discord's (the database refused a read or a write)
+is tried again after a growing pause, for as long as the bot runs: a database blip delays a delivery, it
+does not leave the job waiting for the next start.
 
 Flagged images are shown as the server's content policy says (`bot.content_policy`), for the place the
 message is in: the job's own channel here, the channel of the interaction for /show and U1–U4. Where
@@ -22,9 +26,10 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import aiohttp
 import discord
@@ -44,11 +49,15 @@ from jobs.states import ContentPolicy
 from jobs.views import JobView
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # A progress edit is skipped after this many failed tries; a final one is tried until it succeeds.
 EDIT_ATTEMPTS = 4
 RETRY_DELAY = 1.0  # doubled after each failed attempt, on top of discord.py's own retries
 MAX_RETRY_DELAY = 60.0
+# A delivery step that failed for another reason (the database) is tried again after this long, doubling up
+# to MAX_RETRY_DELAY.
+STEP_RETRY_DELAY = 0.5
 # What a dropped connection or a timeout looks like from discord.py: worth another try.
 NETWORK_ERRORS = (aiohttp.ClientError, OSError, TimeoutError)
 
@@ -93,13 +102,16 @@ class Delivery:
         self._upscale_max_pixels = upscale_max_pixels
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
-    def follow(self, job: JobView, target: MessageTarget | None, *, upload_limit: int | None = None) -> None:
-        """Bring the job's message to its final state, posting it first when `target` is None; one delivery
-        per job at a time."""
+    def follow(
+        self, job: JobView, target: MessageTarget | None, *, upload_limit: int | None = None, recorded: bool = True
+    ) -> None:
+        """Bring the job's message to its final state, posting it first when `target` is None (and recording
+        `target` on the job first when it is not `recorded` yet); one delivery per job at a time."""
         task = self._tasks.get(job.public_id)
         if task is None or task.done():
             limit = upload_limit or self._settings.channel_upload_limit
-            task = asyncio.create_task(self._deliver(job, target, limit), name=f"deliver-{job.public_id}")
+            delivering = self._deliver(job, target, limit, recorded=recorded)
+            task = asyncio.create_task(delivering, name=f"deliver-{job.public_id}")
             self._tasks[job.public_id] = task
             task.add_done_callback(partial(self._forget, job.public_id))
 
@@ -120,17 +132,26 @@ class Delivery:
     async def post(
         self, job: JobView, channel: discord.abc.Messageable, *, upload_limit: int | None = None
     ) -> discord.Message:
-        """Post the job's waiting message, store where it is on the job, and follow the job into it."""
-        message = await self._send_waiting(job, channel)
-        self.follow(job, MessageTarget(message.channel.id, message.id), upload_limit=upload_limit)
+        """Post the job's waiting message, store where it is on the job, and follow the job into it. Discord's
+        errors are the caller's; a failure to store where the message is leaves that to the delivery."""
+        message = await _send_waiting(job, channel)
+        target = MessageTarget(message.channel.id, message.id)
+        try:
+            await self._attach(job, target)
+            recorded = True
+        except Exception as error:
+            log.warning(
+                "Job %s: recording where its message is failed (%s); its delivery tries again",
+                job.public_id,
+                _summary(error),
+                exc_info=True,
+            )
+            recorded = False
+        self.follow(job, target, upload_limit=upload_limit, recorded=recorded)
         return message
 
-    async def _send_waiting(self, job: JobView, channel: discord.abc.Messageable) -> discord.Message:
-        # The nonce makes Discord answer a repeated post (the first answer was lost) with the same message.
-        content = public_messages.job_content(job.request, job.user_id, public_messages.waiting_status(None))
-        message = await channel.send(content, nonce=job.public_id)
-        await self._jobs.attach_message(job.public_id, message.channel.id, message.id)
-        return message
+    async def _attach(self, job: JobView, target: MessageTarget) -> None:
+        await self._jobs.attach_message(job.public_id, target.channel_id, target.message_id)
 
     async def stop(self) -> None:
         tasks = list(self._tasks.values())
@@ -138,23 +159,31 @@ class Delivery:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _deliver(self, job: JobView, target: MessageTarget | None, upload_limit: int) -> None:
+    async def _deliver(self, job: JobView, target: MessageTarget | None, upload_limit: int, *, recorded: bool) -> None:
+        step = _Steps(job.public_id)
         try:
             if target is None:
-                target = await self._post_for_restart(job)
-            await self._follow_into(job, target, upload_limit)
+                target = await self._post_for_restart(job, step)
+            elif not recorded:
+                await step("recording where its message is", partial(self._attach, job, target))
+            await step("following it into its message", partial(self._follow_into, job, target, upload_limit))
         except MessageGone as gone:
             log.warning("Job %s cannot be shown: %s", job.public_id, gone)
-            await self._give_up(job, str(gone))
+            await step("giving it up", partial(self._give_up, job, str(gone)))
             return
-        await self._jobs.mark_delivered(job.public_id)
+        await step("marking it delivered", partial(self._jobs.mark_delivered, job.public_id))
 
-    async def _post_for_restart(self, job: JobView) -> MessageTarget:
-        """The bot stopped between accepting the job and posting its message: post it now, once."""
+    async def _post_for_restart(self, job: JobView, step: _Steps) -> MessageTarget:
+        """The bot stopped between accepting the job and posting its message: post it now, once, where the job
+        was meant to go (its channel was decided at submit: the member's DMs for private results)."""
         channel = self._channel(job.channel_id)
         what = f"the message of job {job.public_id}"
-        message = await _until_sent(partial(self._send_waiting, job, channel), what=what)
-        return MessageTarget(message.channel.id, message.id)
+        message = await step(
+            "posting its message", partial(_until_sent, partial(_send_waiting, job, channel), what=what)
+        )
+        target = MessageTarget(message.channel.id, message.id)
+        await step("recording where its message is", partial(self._attach, job, target))
+        return target
 
     async def _follow_into(self, job: JobView, target: MessageTarget, upload_limit: int) -> None:
         writer: ThrottledWriter[JobMessage] = ThrottledWriter(
@@ -225,7 +254,7 @@ class Delivery:
         if channel is None:
             try:
                 channel = await guild.fetch_channel(job.channel_id)
-            except (discord.HTTPException, *NETWORK_ERRORS) as error:
+            except (discord.HTTPException, discord.InvalidData, *NETWORK_ERRORS) as error:  # InvalidData: the DMs
                 log.warning("Could not read channel %s of job %s (%s)", job.channel_id, job.public_id, error)
         return Venue(config.content_policy, is_age_restricted(channel, guild))
 
@@ -251,6 +280,50 @@ class Delivery:
             await _until_sent(edit, what=f"an edit of message {target.message_id}", attempts=attempts)
         except _GaveUp as error:
             log.warning("Skipped a progress edit of message %s: %s", target.message_id, error.__cause__)
+
+
+async def _send_waiting(job: JobView, channel: discord.abc.Messageable) -> discord.Message:
+    # The nonce makes Discord answer a repeated post (the first answer was lost) with the same message.
+    content = public_messages.job_content(job.request, job.user_id, public_messages.waiting_status(None))
+    return await channel.send(content, nonce=job.public_id)
+
+
+class _Steps:
+    """The steps of one job's delivery, each run until it succeeds: one that fails for a reason other than
+    Discord's (MessageGone passes through; Discord's passing errors are `_until_sent`'s) is tried again after a
+    growing pause, on the event loop's timer. Each failure is logged once, with the job id; the first of a run of
+    failures with its traceback."""
+
+    def __init__(self, public_id: str) -> None:
+        self._public_id = public_id
+        self._failures = 0  # in a row
+
+    async def __call__(self, what: str, run: Callable[[], Awaitable[T]]) -> T:
+        while True:
+            try:
+                done = await run()
+            except MessageGone:
+                raise
+            except Exception as error:
+                delay = min(STEP_RETRY_DELAY * 2 ** min(self._failures, 16), MAX_RETRY_DELAY)
+                log.warning(
+                    "Job %s: %s failed (%s); trying again in %.1f s",
+                    self._public_id,
+                    what,
+                    _summary(error),
+                    delay,
+                    exc_info=self._failures == 0,
+                )
+                self._failures += 1
+                await asyncio.sleep(delay)
+                continue
+            self._failures = 0
+            return done
+
+
+def _summary(error: Exception) -> str:
+    """The first line of an error (SQLAlchemy's go on with the statement and a link)."""
+    return str(error).partition("\n")[0] or type(error).__name__
 
 
 class _GaveUp(Exception):

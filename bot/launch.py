@@ -57,29 +57,36 @@ class JobLauncher:
         parent: JobView | None = None,
         parent_index: int | None = None,
     ) -> JobView:
-        """Submit, post the job's channel message, remember it on the job, deliver into it.
+        """Submit, post the job's message, remember it on the job, deliver into it.
 
-        The interaction must already be deferred ephemerally; the private reply names the job id.
+        Where the message goes (the channel, or the member's DMs with private results) is decided before the job
+        exists and stored on it as its channel: a bot restarted before the first post posts it there too, whatever
+        the member's settings say by then. The interaction must already be deferred ephemerally; the private reply
+        names the job id.
         """
         user_id = interaction.user.id
+        channel, private = await self._destination(interaction)
         job = await self._jobs.submit(
             request,
             kind=kind,
             user_id=user_id,
             guild_id=interaction.guild_id,
-            channel_id=interaction.channel_id,
+            channel_id=channel.id,
             raw_prompt=raw_prompt,
             parent_job=parent.public_id if parent else None,
             parent_index=parent_index,
         )
-        channel = await self._channel_for(interaction)
         try:
             message = await self._delivery.post(job, channel, upload_limit=interaction.filesize_limit)
         except discord.HTTPException as error:
             await self._jobs.cancel(job.public_id, user_id)
-            await self._jobs.mark_delivered(job.public_id, f"could not post in channel {interaction.channel_id}")
+            await self._jobs.mark_delivered(job.public_id, f"could not post in channel {channel.id}")
+            why = error.text or error.status
             raise UserFacingError(
-                f"I can't post in this channel ({error.text or error.status}); the job was cancelled. "
+                f"I can't send you a direct message ({why}); the job was cancelled. Allow direct messages from "
+                "this server's members, or turn private results off in /settings."
+                if private
+                else f"I can't post in this channel ({why}); the job was cancelled. "
                 "Ask a server admin to let me send messages and attach files here."
             ) from error
         warnings = "".join(f"\n⚠️ {warning}" for warning in request.warnings)
@@ -121,11 +128,18 @@ class JobLauncher:
                     f"Queued {started} of the {len(requests)} jobs {source} makes; the rest were not: {error}"
                 ) from error
 
-    async def _channel_for(self, interaction: discord.Interaction) -> discord.abc.Messageable:
-        """Where the job's message goes: the channel it was asked in, or the member's DMs with private results."""
+    async def _destination(self, interaction: discord.Interaction) -> tuple[discord.abc.MessageableChannel, bool]:
+        """Where the job's message goes, and whether that is the member's DMs (private results) rather than the
+        channel it was asked in. A DM that cannot be opened refuses the job before it is queued."""
         if (await self._member_settings.get(interaction.user.id)).private_results:
-            return await interaction.user.create_dm()
-        return interaction.channel or interaction.client.get_partial_messageable(interaction.channel_id)
+            try:
+                return await interaction.user.create_dm(), True
+            except discord.HTTPException as error:
+                raise UserFacingError(
+                    f"I can't open a direct message with you ({error.text or error.status}); nothing was queued. "
+                    "Turn private results off in /settings to get your images here."
+                ) from error
+        return interaction.channel or interaction.client.get_partial_messageable(interaction.channel_id), False
 
     async def launch_from_job(
         self,

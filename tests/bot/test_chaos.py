@@ -1,7 +1,7 @@
 """Members keep submitting while the bot is killed at random moments and Discord fails one call in ten:
 every accepted job is still delivered exactly once.
 
-The CI-sized run takes about a minute; `pytest -m soak` runs a longer one on SQLite and PostgreSQL.
+The CI-sized run takes about a minute on each of SQLite and PostgreSQL; `pytest -m soak` runs a longer one on both.
 The seed is in the test id, so a failure can be replayed exactly (as far as timing allows).
 """
 
@@ -106,9 +106,9 @@ def check_each_job_shown_once(emu: DiscordEmulator, jobs: list[JobView]) -> None
 
 @pytest.mark.slow
 async def test_random_kills_and_discord_errors_still_deliver_every_job_once(
-    discord_emulator: DiscordEmulator, tmp_path: Path, sqlite_url: str
+    discord_emulator: DiscordEmulator, tmp_path: Path, database_url: str
 ) -> None:
-    await run_chaos(discord_emulator, tmp_path, sqlite_url, seed=1201, rounds=5, jobs_per_round=5)
+    await run_chaos(discord_emulator, tmp_path, database_url, seed=1201, rounds=5, jobs_per_round=5)
 
 
 @pytest.mark.soak

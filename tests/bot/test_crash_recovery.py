@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from jobs import JobService, JobSettings, JobStatus, JobView
-from sandbox.discord import DiscordEmulator, Message
+from jobs.views import SettingsChange
+from sandbox.discord import Channel, DiscordEmulator, Message
 from sandbox.discord.messages import MessageBody
 from tests.bot.bot_process import BotProcess
 from tests.bot.helpers import reply_to
@@ -56,9 +57,10 @@ def puts_the_grid(body: MessageBody) -> bool:
     return bool(body.payload.get("components"))
 
 
-def job_messages(emu: DiscordEmulator, job: JobView) -> list[Message]:
-    """The channel messages showing this job (not the private receipts): posted with its id as nonce."""
-    return [m for m in emu.messages_in() if m.interaction_id is None and m.nonce == job.public_id]
+def job_messages(emu: DiscordEmulator, job: JobView, channel: Channel | None = None) -> list[Message]:
+    """The messages showing this job in `channel` (default the server's channel), not the private receipts:
+    posted with its id as nonce."""
+    return [m for m in emu.messages_in(channel) if m.interaction_id is None and m.nonce == job.public_id]
 
 
 def channel_message_about(emu: DiscordEmulator, text: str) -> Message | None:
@@ -80,8 +82,8 @@ async def until_delivered(history: JobService, user_id: int, count: int) -> list
         await asyncio.sleep(0.25)
 
 
-def assert_shown_once_with_its_grid(emu: DiscordEmulator, job: JobView) -> Message:
-    messages = job_messages(emu, job)
+def assert_shown_once_with_its_grid(emu: DiscordEmulator, job: JobView, channel: Channel | None = None) -> Message:
+    messages = job_messages(emu, job, channel)
     assert len(messages) == 1, f"job {job.public_id} ({job.raw_prompt!r}) has {len(messages)} messages"
     [message] = messages
     assert job.status is JobStatus.SUCCEEDED and job.message_id == message.id
@@ -172,3 +174,40 @@ async def test_a_kill_while_discord_applies_the_final_edit_or_the_first_post(
     jobs = await until_delivered(history, user, 2)
     messages = [assert_shown_once_with_its_grid(emu, job) for job in jobs]
     await assert_buttons_work(emu, messages[1], jobs[1])
+
+
+async def test_a_kill_before_a_private_result_is_posted_posts_it_in_the_dms_and_never_in_the_channel(
+    discord_emulator: DiscordEmulator, bot: BotProcess, history: JobService
+) -> None:
+    """Where a job's message goes is decided when the job is accepted: a member with private results gets it in
+    their DMs after a restart, though they turned private results off meanwhile; a job accepted for the channel
+    stays there, though its member turned them on."""
+    emu = discord_emulator
+    alice, bob = emu.user, emu.make_user("bob")
+    await reply_to(emu, await emu.send_slash_command("settings", {"private": True}, user=alice), "alice's settings")
+    first_posts = [
+        emu.hold(rf"POST {CHANNEL_MESSAGE}$", applied=False, body_matches=about(prompt))
+        for prompt in ("a secret garden", "a public square")
+    ]
+    await emu.send_slash_command("imagine", {"prompt": "a secret garden --steps 2 --seed 8"}, user=alice)
+    await emu.send_slash_command("imagine", {"prompt": "a public square --steps 2 --seed 9"}, user=bob)
+    for post in first_posts:
+        await post.wait()
+
+    accepted = [job for user in (alice, bob) for job in await jobs_of(history, user.id)]
+    assert len(accepted) == 2 and all(job.message_id is None for job in accepted)  # neither message is on Discord
+    await bot.kill()
+    for post in first_posts:
+        post.release()
+    await history.set_user_settings(alice.id, SettingsChange(private_results=False))
+    await history.set_user_settings(bob.id, SettingsChange(private_results=True))
+    await bot.start()
+
+    [secret] = await until_delivered(history, alice.id, 1)
+    [public] = await until_delivered(history, bob.id, 1)
+    alices_dms, bobs_dms = emu.dm_channel(alice), emu.dm_channel(bob)
+    message = assert_shown_once_with_its_grid(emu, secret, alices_dms)
+    assert secret.channel_id == alices_dms.id and "a secret garden" in message.content
+    assert not job_messages(emu, secret) and not channel_message_about(emu, "a secret garden")
+    assert_shown_once_with_its_grid(emu, public)
+    assert not job_messages(emu, public, bobs_dms)

@@ -1,14 +1,20 @@
-"""Delivery that survives what Discord and operators do: restarts, expired tokens, 429s, 5xx, size caps."""
+"""Delivery that survives what Discord and operators do: restarts, expired tokens, 429s, 5xx, size caps, and a
+database that refuses for a while."""
 
 from __future__ import annotations
 
 import io
+import logging
+import sqlite3
+from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from bot.client import ImagineBot
+from jobs import database
 from sandbox.discord import DiscordEmulator
-from tests.bot.helpers import finished_messages, imagine, job_id_of, reply_to, wait_for_new_result
+from tests.bot.helpers import eventually, finished_messages, imagine, job_id_of, reply_to, wait_for_new_result
 
 
 async def test_restart_finishes_pending_jobs_and_old_buttons_work(
@@ -84,3 +90,42 @@ async def test_large_grids_fall_back_to_webp_or_jpeg(discord_emulator: DiscordEm
     press = await emu.click_button(again, f"imagine:upscale:{job_id_of(again)}:1")
     tile = await reply_to(emu, press, "a tile under the small limit")
     assert tile.attachments[0].size <= png_size // 2
+
+
+async def test_a_database_that_refuses_for_a_while_delays_the_delivery_instead_of_dropping_it(
+    discord_emulator: DiscordEmulator, start_bot, data_dir: Path, monkeypatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The grid is on Discord, and the database refuses to mark the job delivered: another process holds its
+    write lock past the busy timeout. The delivery tries again, and marks the job once the lock is gone, without
+    waiting for the bot's next start."""
+    emu = discord_emulator
+    monkeypatch.setattr(database, "SQLITE_BUSY_TIMEOUT_MS", 1000)  # a refusal after 1 s rather than 30
+    caplog.set_level(logging.WARNING, logger="bot.delivery")
+    final_edit = emu.hold(
+        r"PATCH /channels/\d+/messages/\d+",
+        applied=True,
+        body_matches=lambda body: bool(body.payload.get("components")),
+    )
+    async with start_bot() as bot:
+        await emu.send_slash_command("imagine", {"prompt": "a lighthouse in fog"})
+        await final_edit.wait()
+        [job] = await bot.jobs.recent_jobs(emu.user.id)
+
+        async def refused() -> bool:
+            return any(job.public_id in record.getMessage() for record in caplog.records)
+
+        async def delivered() -> bool:
+            return (await bot.jobs.get_job(job.public_id)).delivered_at is not None
+
+        lock = sqlite3.connect(data_dir / "imagine.db", isolation_level=None)
+        try:
+            lock.execute("BEGIN IMMEDIATE")
+            final_edit.release()
+            await eventually(refused, "the database refusing the delivery's write")
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        await eventually(delivered, "the job marked delivered once the database is back", timeout=30)
+    assert any("marking it delivered failed" in record.getMessage() for record in caplog.records)
+    [grid] = finished_messages(emu)
+    assert job_id_of(grid) == job.public_id and len(grid.custom_ids()) == 10
