@@ -24,6 +24,7 @@ from bot.launch import JobLauncher
 from bot.member_settings import MemberSettings
 from bot.metrics import BotMetrics
 from bot.monitoring import Monitoring
+from bot.own_deletions import OwnDeletions
 from bot.rules import ServerRules
 from bot.uploads import ImageEncoder
 from engine.budgets import largest_image
@@ -50,7 +51,8 @@ class ImagineTree(app_commands.CommandTree):
 
 class ImagineBot(commands.Bot):
     """Slash commands and buttons only, so no privileged intent (not even message content) is needed. The
-    messages intent brings MESSAGE_DELETE, so deleting a job's message cancels it; no message is cached."""
+    messages intent brings MESSAGE_DELETE, so a moderator deleting a job's message cancels or hides the job; no
+    message is cached."""
 
     def __init__(
         self, settings: BotSettings, jobs: JobService, *, engine_settings: EngineSettings | None = None, **options
@@ -88,6 +90,8 @@ class ImagineBot(commands.Bot):
         self.rules = ServerRules(
             jobs, self.member_settings, settings.admin_role_id, dm_banned_words=tuple(settings.dm_banned_words)
         )
+        # What the bot deletes itself, told apart from what moderators delete (`bot.own_deletions`).
+        self.own_deletions = OwnDeletions()
         self.gate = Gate(Cooldowns(settings.cooldowns()), allow_dms=settings.allow_dms)
         self.launcher = JobLauncher(
             jobs, self.delivery, self.rules, self.member_settings, self.models, self.limits.upscale_budget

@@ -48,10 +48,14 @@ class BotSettings(BaseSettings):
     cooldown_imagine: Annotated[Rate | None, NoDecode] = Rate(3, 30)
     cooldown_show: Annotated[Rate | None, NoDecode] = Rate(5, 60)
     cooldown_reproduce: Annotated[Rate | None, NoDecode] = Rate(3, 60)
+    cooldown_blend: Annotated[Rate | None, NoDecode] = Rate(2, 60)
+    """/blend downloads and re-encodes up to five images before the queue's caps can refuse the job."""
     cooldown_buttons: Annotated[Rate | None, NoDecode] = Rate(10, 30)
     """Every button under an image, whichever it is."""
 
-    @field_validator("cooldown_imagine", "cooldown_show", "cooldown_reproduce", "cooldown_buttons", mode="before")
+    @field_validator(
+        "cooldown_imagine", "cooldown_show", "cooldown_reproduce", "cooldown_blend", "cooldown_buttons", mode="before"
+    )
     @classmethod
     def _parse_rate(cls, value: object) -> object:
         return Rate.parse(value) if isinstance(value, str) else value
@@ -72,6 +76,7 @@ class BotSettings(BaseSettings):
             "describe": self.cooldown_imagine,
             "show": self.cooldown_show,
             "reproduce": self.cooldown_reproduce,
+            "blend": self.cooldown_blend,
             "buttons": self.cooldown_buttons,
         }
 

@@ -10,8 +10,9 @@ the spec here; the layouts (`bot.layouts`) draw buttons from the same specs.
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
@@ -20,6 +21,8 @@ from discord.ext import commands
 
 from bot.gate import admit
 from engine.request import Direction
+
+log = logging.getLogger(__name__)
 
 PREFIX = "imagine"
 MAX_CUSTOM_ID = 100
@@ -133,7 +136,10 @@ class PersistentButton(discord.ui.DynamicItem[discord.ui.Button], template=GRAMM
             setattr(self, part.name, value)
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        """Every press passes the gate (DMs, cooldowns) first."""
+        """Every press passes the gate (DMs, cooldowns) first. A press of a button its message does not have is
+        dropped here too, should discord.py ever stop doing it first (`forged_press`)."""
+        if forged_press(interaction):
+            return False
         return await admit(interaction)
 
     @classmethod
@@ -143,15 +149,41 @@ class PersistentButton(discord.ui.DynamicItem[discord.ui.Button], template=GRAMM
         return cls(*cls.spec.values(match))
 
 
+def forged_press(interaction: discord.Interaction) -> bool:
+    """A press of one of our buttons whose custom_id is not on the message it came from. The client sends the id,
+    and a modified client can send any (a 🗑️ naming the presser as the one a copy was made for, a button for
+    another job); the message is Discord's own copy. discord.py 2.7 already drops such a press before any
+    DynamicItem sees it (`ViewStore.schedule_dynamic_item_call` looks the id up on the message), silently; the
+    bot answers it (`bot.exts.admin.error_handler`)."""
+    if interaction.type is not discord.InteractionType.component:
+        return False
+    custom_id = (interaction.data or {}).get("custom_id") or ""
+    if not re.fullmatch(GRAMMAR, custom_id):
+        return False  # not one of ours
+    return interaction.message is None or custom_id not in set(custom_ids_on(interaction.message))
+
+
+def custom_ids_on(message: discord.Message) -> Iterator[str]:
+    """The custom_id of every component of `message`, in order (inside action rows, and in the containers and
+    sections of Discord's newer layouts)."""
+    pending = list(message.components)
+    while pending:
+        component = pending.pop(0)
+        if custom_id := getattr(component, "custom_id", None):
+            yield custom_id
+        children = list(getattr(component, "children", ()))
+        if (accessory := getattr(component, "accessory", None)) is not None:
+            children.append(accessory)
+        pending[:0] = children
+
+
 def job_shown_in(message: discord.Message) -> str | None:
     """The job whose images (or suggestions) `message` shows, read from its buttons (a grid's U1, an image's Vary,
     a /describe's 1️⃣, …)."""
-    for row in message.components:
-        for item in getattr(row, "children", ()):
-            custom_id = getattr(item, "custom_id", None) or ""
-            for spec in JOB_SPECS:
-                if match := re.fullmatch(spec.template, custom_id):
-                    return match["job"]
+    for custom_id in custom_ids_on(message):
+        for spec in JOB_SPECS:
+            if match := re.fullmatch(spec.template, custom_id):
+                return match["job"]
     return None
 
 

@@ -82,15 +82,16 @@ class ServerRules:
         """The job `job_id` names, if this member may use it here.
 
         A hidden (deleted) job is gone for everyone. A job belongs to the server it was made in: elsewhere
-        (another server, a DM) only its owner may use it. Someone else's job obeys its owner's "others may
-        press my buttons" setting, and whatever `posting` shows or makes here obeys this server's channel
-        rules and banned words.
+        (another server, a DM) only its owner may use it, and a job made in DMs is only ever its owner's (every
+        member's DMs are outside any server, so "the same place" means nothing there). Someone else's job obeys
+        its owner's "others may press my buttons" setting, and whatever `posting` shows or makes here obeys this
+        server's channel rules and banned words.
         """
         job = await find_job(self._jobs, job_id)
         if job.hidden_at is not None:
             raise UserFacingError(f"Job `{job.public_id}` was deleted, so it can't be shown, reproduced or used.")
         if interaction.user.id != job.user_id:
-            if job.guild_id != interaction.guild_id:
+            if job.guild_id is None or job.guild_id != interaction.guild_id:
                 raise UserFacingError(
                     f"Job `{job.public_id}` was made somewhere else; only the member who made it can use it here."
                 )
@@ -111,15 +112,24 @@ class ServerRules:
             )
 
     async def is_admin(self, interaction: discord.Interaction) -> bool:
-        """The server owner, or a member with the admin role (set by /config or ADMIN_ROLE_ID)."""
+        """The server owner, a member with Discord's Administrator permission, or one with the admin role (set by
+        /config or ADMIN_ROLE_ID)."""
         guild = interaction.guild
         if guild is None or not isinstance(interaction.user, discord.Member):
             return False
-        if guild.owner_id == interaction.user.id:
+        if guild.owner_id == interaction.user.id or interaction.permissions.administrator:
             return True
         config = await self._jobs.guild_config(guild.id)
         admin_roles = {role_id for role_id in (config.admin_role_id, self._admin_role_id) if role_id}
         return any(role.id in admin_roles for role in interaction.user.roles)
+
+    async def is_moderator(self, interaction: discord.Interaction) -> bool:
+        """An admin, or a member with Discord's Manage Messages in this channel: who may delete anyone's images
+        (🗑️), as they may delete the bot's messages in Discord itself. The permissions are those Discord resolved
+        for this member in this channel (roles and channel overwrites), sent with the interaction."""
+        if interaction.guild is None:
+            return False
+        return interaction.permissions.manage_messages or await self.is_admin(interaction)
 
 
 def check_channel(config: GuildConfigView, channel_id: int | None) -> None:

@@ -119,7 +119,9 @@ class ChannelRoutes:
         return self._message(message)
 
     async def delete_message(self, request: web.Request) -> web.Response:
-        self._channel_message(request).deleted = True
+        message = self._channel_message(request)
+        message.deleted = True
+        await self.emu.announce_deletion(message)  # on Discord the event may come before the answer
         return web.Response(status=204)
 
     async def download_attachment(self, request: web.Request) -> web.Response:

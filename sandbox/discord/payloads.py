@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .state import Attachment, Channel, Guild, Interaction, Message, Role, User
-
-ALL_PERMISSIONS = str((1 << 50) - 1)
+from .state import ALL_PERMISSIONS, Attachment, Channel, Guild, Interaction, Message, Role, User
 
 
 def user_payload(user: User) -> dict[str, Any]:
@@ -38,7 +36,7 @@ def member_payload(user: User, guild: Guild) -> dict[str, Any]:
         "avatar": None,
         "premium_since": None,
         "pending": False,
-        "permissions": ALL_PERMISSIONS,
+        "permissions": str(guild.permissions_of(user.id)),
     }
 
 
@@ -165,7 +163,7 @@ def interaction_payload(interaction: Interaction, application_id: int, base_url:
         "channel_id": str(interaction.channel.id),
         "channel": channel_payload(interaction.channel),
         "attachment_size_limit": interaction.attachment_size_limit,
-        "app_permissions": ALL_PERMISSIONS,
+        "app_permissions": str(ALL_PERMISSIONS),
         "locale": "en-US",
         "entitlements": [],
         "authorizing_integration_owners": {"0": str(interaction.guild.id if interaction.guild else 0)},

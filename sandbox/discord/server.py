@@ -29,6 +29,8 @@ from .payloads import interaction_payload, message_payload
 from .rest import API_PREFIX, RestApi
 from .state import (
     DEFAULT_ATTACHMENT_SIZE_LIMIT,
+    EVERYONE_PERMISSIONS,
+    MANAGE_MESSAGES,
     Attachment,
     Channel,
     CommandSync,
@@ -163,7 +165,7 @@ class DiscordEmulator:
 
     def make_guild(self, name: str, *, channel_name: str = "general") -> Guild:
         guild = Guild(id=new_snowflake(), name=name, owner_id=self.owner.id)
-        guild.roles.append(Role(id=guild.id, name="@everyone", permissions=(1 << 50) - 1))
+        guild.roles.append(Role(id=guild.id, name="@everyone", permissions=EVERYONE_PERMISSIONS))
         guild.member_roles[self.bot_user.id] = []
         guild.member_roles[self.owner.id] = []
         self.guilds.append(guild)
@@ -259,15 +261,26 @@ class DiscordEmulator:
     # --- fault injection -------------------------------------------------------------------
 
     async def delete_message(self, message: Message, *, by: User | None = None) -> None:
-        """A member or moderator deletes `message` in Discord's app: the bot hears MESSAGE_DELETE if it asked
-        for the messages intent of that kind of channel (guild or DM), as on Discord."""
+        """A moderator deletes the bot's `message` in Discord's app (`by` needs Manage Messages there, as on
+        Discord); the bot hears of it as of its own deletions (`announce_deletion`)."""
+        guild = next((g for g in self.guilds if g.id == message.guild_id), None)
+        if by is not None and guild is not None and not guild.permissions_of(by.id) & MANAGE_MESSAGES:
+            raise ValueError(f"{by.username} lacks Manage Messages: Discord would not let them delete it")
         message.deleted = True
+        await self.announce_deletion(message)
+        self.notify()
+
+    async def announce_deletion(self, message: Message) -> None:
+        """MESSAGE_DELETE, which Discord sends whoever deleted the message (the bot too) and which does not say
+        who did; only if the bot asked for the messages intent of that kind of channel (guild or DM). Ephemeral
+        messages are nobody's to hear of."""
+        if message.ephemeral:
+            return
         data = {"id": str(message.id), "channel_id": str(message.channel_id)}
         if message.guild_id is not None:
             data["guild_id"] = str(message.guild_id)
         intent = GUILD_MESSAGES if message.guild_id is not None else DIRECT_MESSAGES
         await self._gateway.dispatch("MESSAGE_DELETE", data, intent=intent)
-        self.notify()
 
     def fail_next(self, route_pattern: str, *, status: int = 429, count: int = 1, retry_after: float = 0.05) -> Fault:
         """Answer the next `count` requests whose `"METHOD /path"` matches the regex with `status`.
@@ -348,9 +361,12 @@ class DiscordEmulator:
         *,
         user: User | None = None,
         attachment_size_limit: int | None = None,
+        forged: bool = False,
     ) -> Interaction:
-        """Inject a button-press INTERACTION_CREATE on `message`, which must carry that `custom_id`."""
-        if custom_id not in message.custom_ids():
+        """Inject a button-press INTERACTION_CREATE on `message`, which must carry that `custom_id` unless
+        `forged`: a modified client sending an id the message does not have (the payload still carries the
+        message as Discord has it)."""
+        if custom_id not in message.custom_ids() and not forged:
             raise ValueError(f"message {message.id} has no button {custom_id!r}; it has {message.custom_ids()}")
         if message.deleted:
             raise ValueError(f"message {message.id} was deleted; nobody can click its buttons")

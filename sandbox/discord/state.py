@@ -20,6 +20,13 @@ DEFAULT_ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
 EPHEMERAL_FLAG = 1 << 6
 LOADING_FLAG = 1 << 7
 
+# Permission bits (Discord's), as far as the bot reads them.
+ADMINISTRATOR = 1 << 3
+MANAGE_MESSAGES = 1 << 13
+ALL_PERMISSIONS = (1 << 50) - 1
+# What a new server's @everyone may do: view, talk, attach, use commands; nothing that moderates.
+EVERYONE_PERMISSIONS = (1 << 6) | (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 31)
+
 _sequence = itertools.count(1)
 
 
@@ -73,6 +80,18 @@ class Guild:
     channels: list[Channel] = field(default_factory=list)
     roles: list[Role] = field(default_factory=list)
     member_roles: dict[int, list[int]] = field(default_factory=dict)
+
+    def permissions_of(self, user_id: int) -> int:
+        """A member's permissions in the server (no channel overwrites here): the owner and Administrator have
+        all of them, anyone else those of @everyone and of their roles together."""
+        if user_id == self.owner_id:
+            return ALL_PERMISSIONS
+        roles = {self.id, *self.member_roles.get(user_id, [])}
+        permissions = 0
+        for role in self.roles:
+            if role.id in roles:
+                permissions |= role.permissions
+        return ALL_PERMISSIONS if permissions & ADMINISTRATOR else permissions
 
 
 @dataclass

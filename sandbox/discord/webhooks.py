@@ -140,4 +140,5 @@ class WebhookRoutes:
     async def delete_message(self, request: web.Request) -> web.Response:
         _, message = self._owned_message(request)
         message.deleted = True
+        await self.emu.announce_deletion(message)
         return web.Response(status=204)

@@ -69,6 +69,7 @@ def bot_settings(discord_emulator: DiscordEmulator) -> BotSettings:
         cooldown_imagine=None,
         cooldown_show=None,
         cooldown_reproduce=None,
+        cooldown_blend=None,
         cooldown_buttons=None,
     )
 

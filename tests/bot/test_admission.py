@@ -23,7 +23,9 @@ def pixels(data: bytes) -> bytes:
 async def test_cooldowns_slow_down_one_member_and_not_the_next(discord_emulator: DiscordEmulator, start_bot) -> None:
     emu = discord_emulator
     bob = emu.make_user("bob")
-    async with start_bot(cooldown_imagine=Rate(1, 600), cooldown_buttons=Rate(2, 600)) as bot:
+    async with start_bot(
+        cooldown_imagine=Rate(1, 600), cooldown_buttons=Rate(2, 600), cooldown_blend=Rate(1, 600)
+    ) as bot:
         grid = await imagine(emu, "a green frog")
         job = job_id_of(grid)
         again = await reply_to(emu, await emu.send_slash_command("imagine", {"prompt": "a frog"}), "the cooldown")
@@ -35,6 +37,13 @@ async def test_cooldowns_slow_down_one_member_and_not_the_next(discord_emulator:
             await reply_to(emu, await emu.click_button(grid, f"imagine:upscale:{job}:{index}"), f"image #{index}")
         third = await reply_to(emu, await emu.click_button(grid, f"imagine:upscale:{job}:3"), "the cooldown")
         assert third.ephemeral and "Slow down: buttons can be used 2 per 600 s per member" in third.content
+
+        # /blend reads and re-encodes every image it is given: a bucket of its own, even for blends refused later.
+        notes = {"image1": emu.upload("a.txt", b"a", "text/plain"), "image2": emu.upload("b.txt", b"b", "text/plain")}
+        first = await reply_to(emu, await emu.send_slash_command("blend", notes), "the refusal")
+        assert first.ephemeral and "is not a PNG, JPEG, WebP or GIF image" in first.content
+        second = await reply_to(emu, await emu.send_slash_command("blend", notes), "the cooldown")
+        assert second.ephemeral and second.content.startswith("Slow down: /blend can be used 1 per 600 s per member")
 
 
 async def test_a_nearly_full_disk_refuses_new_jobs(discord_emulator: DiscordEmulator, start_bot, make_jobs) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.constants import BotSettings
 from bot.cooldowns import SWEEP_AT, Cooldowns, Rate
 
 
@@ -55,3 +56,10 @@ def test_rates_are_written_uses_per_seconds(written: str, rate: Rate | None) -> 
 def test_a_bad_rate_names_the_format(written: str) -> None:
     with pytest.raises(ValueError, match="USES/SECONDS, like 3/30, or off"):
         Rate.parse(written)
+
+
+def test_blend_has_a_cooldown_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """/blend downloads and re-encodes up to five images per use, before any cap can refuse it."""
+    assert BotSettings(_env_file=None).cooldowns()["blend"] == Rate(2, 60)
+    monkeypatch.setenv("COOLDOWN_BLEND", "1/90")
+    assert BotSettings(_env_file=None).cooldowns()["blend"] == Rate(1, 90)

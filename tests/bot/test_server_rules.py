@@ -76,6 +76,27 @@ async def test_commands_are_for_servers_unless_the_operator_allows_dms(
         assert grid.channel_id == dm.id and grid.attachments
 
 
+async def test_a_job_made_in_dms_is_only_its_owners(discord_emulator: DiscordEmulator, start_bot) -> None:
+    emu = discord_emulator
+    bob = emu.make_user("bob")
+    alices, bobs = emu.dm_channel(emu.user), emu.dm_channel(bob)
+    async with start_bot(allow_dms=True) as bot:
+        grid = await imagine(emu, "a letter to myself", channel=alices)
+        job = job_id_of(grid)
+        assert (await bot.jobs.get_job(job)).guild_id is None
+
+        # Bob's DMs are outside any server too, but not the place Alice's job was made in.
+        for command in ("show", "reproduce"):
+            sent = await emu.send_slash_command(command, {"job": job}, user=bob, channel=bobs)
+            answer = await reply_to(emu, sent, f"the {command} refusal")
+            assert answer.ephemeral and "was made somewhere else" in answer.content
+        assert posted_in(emu, bobs) == [] and await bot.jobs.recent_jobs(bob.id) == []
+
+        # Alice still may.
+        shown = await reply_to(emu, await emu.send_slash_command("show", {"job": job}, channel=alices), "the repost")
+        assert shown.attachments and shown.channel_id == alices.id
+
+
 async def test_banned_words_are_caught_through_unicode_tricks(
     discord_emulator: DiscordEmulator, bot: ImagineBot
 ) -> None:
