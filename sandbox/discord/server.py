@@ -456,11 +456,12 @@ class DiscordEmulator:
         for listener in self.listeners:
             listener()
 
-    async def wait_for(self, predicate: Callable[[], T], *, timeout: float = 5.0, what: str = "") -> T:
+    async def wait_for(self, predicate: Callable[[], T], *, timeout: float = 60.0, what: str = "") -> T:
         """Return the first truthy `predicate()`; fail with a readable AssertionError after `timeout`.
 
         The predicate is re-checked after every request and gateway frame, and at least every
-        50 ms, so it may also look at state the bot changes without talking to Discord.
+        50 ms, so it may also look at state the bot changes without talking to Discord. The default
+        ceiling is generous: it only keeps a broken test from hanging, on a loaded machine too.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout

@@ -11,7 +11,7 @@ from sqlalchemy import update
 from bot.client import ImagineBot
 from jobs.models import Job
 from sandbox.discord import DiscordEmulator
-from tests.bot.helpers import finished_messages, imagine, job_id_of, reply_to, wait_for_new_result
+from tests.bot.helpers import ANSWER_TIMEOUT, finished_messages, imagine, job_id_of, reply_to, wait_for_new_result
 
 
 async def forbid_others_to_press(emu: DiscordEmulator, user) -> None:
@@ -98,7 +98,7 @@ async def test_only_the_owner_may_delete_an_image(discord_emulator: DiscordEmula
     assert not image.deleted
 
     await emu.click_button(image, delete)
-    await emu.wait_for(lambda: image.deleted, what="the owner's delete")
+    await emu.wait_for(lambda: image.deleted, timeout=ANSWER_TIMEOUT, what="the owner's delete")
 
 
 async def test_reproduce_gives_identical_pixels(discord_emulator: DiscordEmulator, bot: ImagineBot) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.client import ImagineBot
 from engine.loras import parse_loras
 from sandbox.discord import DiscordEmulator
-from tests.bot.helpers import imagine, job_id_of, reply_to
+from tests.bot.helpers import ANSWER_TIMEOUT, imagine, job_id_of, reply_to
 
 COMMANDS = {"imagine", "blend", "describe", "reproduce", "show", "history", "cancel", "info", "settings", "config"}
 
@@ -78,6 +78,7 @@ async def test_history_show_and_info(discord_emulator: DiscordEmulator, bot: Ima
     await emu.send_slash_command("show", {"job": job})
     shown = await emu.wait_for(
         lambda: next((m for m in emu.messages_in() if m.interaction_id and m.attachments and m.custom_ids()), None),
+        timeout=ANSWER_TIMEOUT,
         what="the re-posted grid",
     )
     assert shown.custom_ids() == grid.custom_ids()
@@ -91,7 +92,9 @@ async def test_cancel_and_the_queue_cap(discord_emulator: DiscordEmulator, start
     emu = discord_emulator
     async with start_bot(jobs=make_jobs(process_jobs=False, max_queued_per_user=1)):
         await emu.send_slash_command("imagine", {"prompt": "a slow turtle"})
-        waiting = await emu.wait_for(lambda: channel_posts(emu) and channel_posts(emu)[0], what="the waiting job")
+        waiting = await emu.wait_for(
+            lambda: channel_posts(emu) and channel_posts(emu)[0], timeout=ANSWER_TIMEOUT, what="the waiting job"
+        )
 
         refused = await emu.send_slash_command("imagine", {"prompt": "one more turtle"})
         answer = await reply_to(emu, refused, "the queue cap refusal")
@@ -99,7 +102,9 @@ async def test_cancel_and_the_queue_cap(discord_emulator: DiscordEmulator, start
 
         cancel = await emu.send_slash_command("cancel")
         assert "Cancelled job" in (await reply_to(emu, cancel, "the cancel reply")).content
-        await emu.wait_for(lambda: waiting.content.endswith("(Cancelled)"), what="the message to say Cancelled")
+        await emu.wait_for(
+            lambda: waiting.content.endswith("(Cancelled)"), timeout=ANSWER_TIMEOUT, what="the message to say Cancelled"
+        )
 
 
 async def test_show_refuses_unknown_jobs_privately(discord_emulator: DiscordEmulator, bot: ImagineBot) -> None:

@@ -20,7 +20,7 @@ from engine.settings import EngineSettings
 from jobs import JobKind, JobStatus, JobView
 from jobs.models import Job
 from sandbox.discord import DiscordEmulator, Interaction, Message
-from tests.bot.helpers import job_id_of, reply_to, wait_for_new_result
+from tests.bot.helpers import ANSWER_TIMEOUT, job_id_of, reply_to, wait_for_new_result
 from tests.bot.test_image_prompts import FOX, png, the_web
 from tests.captioner import save_tiny_captioner
 
@@ -72,7 +72,9 @@ async def described(emu: DiscordEmulator, bot, image: bytes) -> tuple[Message, o
 
 async def replies(emu: DiscordEmulator, press: Interaction, count: int) -> list[Message]:
     """The first `count` private replies to a press."""
-    return await emu.wait_for(lambda: len(press.followups) >= count and press.followups[:count], what="replies")
+    return await emu.wait_for(
+        lambda: len(press.followups) >= count and press.followups[:count], timeout=ANSWER_TIMEOUT, what="replies"
+    )
 
 
 async def test_without_a_captioner_describe_says_how_to_turn_it_on(
@@ -187,7 +189,9 @@ async def test_a_wide_images_suggestions_keep_its_shape_and_imagine_all_queues_e
         there = other.channels[0]
         shown = await emu.send_slash_command("show", {"job": job.public_id}, guild=other, channel=there)
         repost = await emu.wait_for(
-            lambda: next((posted for posted in emu.messages_in(there) if posted.custom_ids()), None), what="repost"
+            lambda: next((posted for posted in emu.messages_in(there) if posted.custom_ids()), None),
+            timeout=ANSWER_TIMEOUT,
+            what="repost",
         )
         await reply_to(emu, shown, "the /show receipt")
         press = await emu.click_button(repost, f"imagine:imagineall:{job.public_id}", user=bob)

@@ -24,7 +24,7 @@ from bot.client import ImagineBot
 from bot.image_prompts import ImagePrompts, ImageRefused
 from bot.uploads import ImageEncoder
 from sandbox.discord import DiscordEmulator
-from tests.bot.helpers import finished_messages, imagine, job_id_of, reply_to, wait_for_new_result
+from tests.bot.helpers import ANSWER_TIMEOUT, finished_messages, imagine, job_id_of, reply_to, wait_for_new_result
 
 MAX_BYTES = 64 * 1024
 
@@ -291,7 +291,7 @@ async def test_a_members_second_download_is_refused_while_the_first_runs(
     local_bot = start_bot(image_fetch_private_addresses=True, image_prompt_max_bytes=MAX_BYTES, image_fetch_timeout=60)
     async with the_web(seen, held) as base, local_bot:
         first = await emu.send_slash_command("imagine", {"prompt": f"{base}/held.png a fox"})
-        await emu.wait_for(lambda: "/held.png" in seen, what="the first download")
+        await emu.wait_for(lambda: "/held.png" in seen, timeout=ANSWER_TIMEOUT, what="the first download")
         second = await emu.send_slash_command("imagine", {"prompt": f"{base}/fox.png a fox"})
         answer = await reply_to(emu, second, "the second image")
         assert answer.ephemeral and "You already have an image downloading" in answer.content, answer.content

@@ -8,7 +8,7 @@ from PIL import Image
 
 from bot.client import ImagineBot
 from sandbox.discord import DiscordEmulator
-from tests.bot.helpers import finished_messages, job_id_of, wait_for_new_result
+from tests.bot.helpers import ANSWER_TIMEOUT, finished_messages, job_id_of, wait_for_new_result
 
 GRID_BUTTONS = [
     "upscale:{job}:1",
@@ -27,7 +27,7 @@ GRID_BUTTONS = [
 async def test_imagine_posts_a_grid_with_ten_buttons(discord_emulator: DiscordEmulator, bot: ImagineBot) -> None:
     emu = discord_emulator
     command = await emu.send_slash_command("imagine", {"prompt": "a red fox in snow --seed 7"})
-    await emu.wait_for(lambda: command.deferred, what="the command to be deferred")
+    await emu.wait_for(lambda: command.deferred, timeout=ANSWER_TIMEOUT, what="the command to be deferred")
 
     grid_message = await wait_for_new_result(emu, 0, "the finished grid")
 
@@ -54,7 +54,9 @@ async def test_u1_sends_tile_one_of_the_grid(discord_emulator: DiscordEmulator, 
 
     press = await emu.click_button(grid_message, f"imagine:upscale:{job}:1")
     reply = await emu.wait_for(
-        lambda: press.original and press.original.attachments and press.original, what="the separated image"
+        lambda: press.original and press.original.attachments and press.original,
+        timeout=ANSWER_TIMEOUT,
+        what="the separated image",
     )
 
     grid = Image.open(io.BytesIO(grid_message.attachments[0].data)).convert("RGB")

@@ -10,7 +10,7 @@ from PIL import Image
 from bot.client import ImagineBot
 from engine.request import Operation
 from sandbox.discord import DiscordEmulator, Interaction
-from tests.bot.helpers import finished_messages, imagine, job_id_of, reply_to, wait_for_new_result
+from tests.bot.helpers import ANSWER_TIMEOUT, finished_messages, imagine, job_id_of, reply_to, wait_for_new_result
 
 
 async def settings(emu: DiscordEmulator, **options) -> str:
@@ -18,7 +18,7 @@ async def settings(emu: DiscordEmulator, **options) -> str:
 
 
 async def opened_form(emu: DiscordEmulator, press: Interaction) -> dict:
-    return await emu.wait_for(lambda: press.modal, what="the form")
+    return await emu.wait_for(lambda: press.modal, timeout=ANSWER_TIMEOUT, what="the form")
 
 
 def field_values(form: dict) -> dict[str, str]:

@@ -12,7 +12,7 @@ from jobs import JobStatus
 from jobs.models import Job
 from sandbox.discord import DiscordEmulator
 from sandbox.discord.state import ADMINISTRATOR, MANAGE_MESSAGES
-from tests.bot.helpers import eventually, imagine, job_id_of, reply_to
+from tests.bot.helpers import ANSWER_TIMEOUT, eventually, imagine, job_id_of, reply_to
 
 
 async def hidden(bot: ImagineBot, job: str) -> bool:
@@ -64,11 +64,11 @@ async def test_an_admin_may_delete_anyones_grid_and_a_presser_only_their_copy(
         # Bob separates a copy of Alice's image; his 🗑️ under it removes only his copy.
         copy = await reply_to(emu, await emu.click_button(grid, f"imagine:upscale:{job}:2", user=bob), "bob's copy")
         await emu.click_button(copy, f"imagine:delete:{bob.id}", user=bob)
-        await emu.wait_for(lambda: copy.deleted, what="bob's copy to go")
+        await emu.wait_for(lambda: copy.deleted, timeout=ANSWER_TIMEOUT, what="bob's copy to go")
         assert (await bot.jobs.get_job(job)).hidden_at is None
 
         await emu.click_button(grid, f"imagine:delete:{emu.user.id}", user=mod)
-        await emu.wait_for(lambda: grid.deleted, what="the grid to go")
+        await emu.wait_for(lambda: grid.deleted, timeout=ANSWER_TIMEOUT, what="the grid to go")
         stored = await bot.jobs.get_job(job)
         assert stored.hidden_at is not None and not stored.grid_path.exists()
 
@@ -81,6 +81,7 @@ async def test_deleting_a_waiting_jobs_message_cancels_it(
         await emu.send_slash_command("imagine", {"prompt": "a slow turtle"})
         waiting = await emu.wait_for(
             lambda: next((m for m in emu.messages_in() if not m.ephemeral and m.interaction_id is None), None),
+            timeout=ANSWER_TIMEOUT,
             what="the waiting message",
         )
         [job] = await bot.jobs.recent_jobs(emu.user.id)

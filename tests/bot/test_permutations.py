@@ -4,12 +4,22 @@ before anything is queued."""
 from __future__ import annotations
 
 from sandbox.discord import DiscordEmulator
-from tests.bot.helpers import reply_to
+from tests.bot.helpers import ANSWER_TIMEOUT, reply_to
 
 
 async def imagine_reply(emu: DiscordEmulator, prompt: str) -> str:
     sent = await emu.send_slash_command("imagine", {"prompt": prompt})
     return (await reply_to(emu, sent, "the reply")).content
+
+
+async def imagine_receipts(emu: DiscordEmulator, prompt: str, count: int) -> list[str]:
+    """The replies to an /imagine that makes `count` jobs, once all are there. The bot queues them one at a time, each
+    job's receipt sent before the next is submitted: after the first reply the others may not be queued yet."""
+    sent = await emu.send_slash_command("imagine", {"prompt": prompt})
+    replies = await emu.wait_for(
+        lambda: len(sent.followups) >= count and sent.followups, timeout=ANSWER_TIMEOUT, what=f"{count} receipts"
+    )
+    return [reply.content for reply in replies]
 
 
 async def queued_prompts(bot, user_id: int) -> list[str]:
@@ -19,11 +29,13 @@ async def queued_prompts(bot, user_id: int) -> list[str]:
 async def test_options_and_repeat_make_one_job_each(discord_emulator: DiscordEmulator, start_bot, make_jobs) -> None:
     emu = discord_emulator
     async with start_bot(jobs=make_jobs(process_jobs=False)) as bot:
-        assert (await imagine_reply(emu, "a {red, blue} fox --seed 3")).startswith("Queued as job")
+        receipts = await imagine_receipts(emu, "a {red, blue} fox --seed 3", 2)
+        assert len(receipts) == 2 and all(receipt.startswith("Queued as job") for receipt in receipts)
         assert await queued_prompts(bot, emu.user.id) == ["a blue fox", "a red fox"]
         assert all(job.request.seed == 3 for job in await bot.jobs.recent_jobs(emu.user.id))
 
-        await imagine_reply(emu, "a cat --repeat 2")
+        receipts = await imagine_receipts(emu, "a cat --repeat 2", 2)
+        assert len(receipts) == 2 and all(receipt.startswith("Queued as job") for receipt in receipts)
         assert (await queued_prompts(bot, emu.user.id)).count("a cat") == 2
 
 
@@ -52,7 +64,9 @@ async def test_a_cap_reached_part_way_keeps_the_queued_jobs(
     emu = discord_emulator
     async with start_bot(jobs=make_jobs(process_jobs=False, max_queued_per_user=2)) as bot:
         sent = await emu.send_slash_command("imagine", {"prompt": "a {red, green, blue} fox"})
-        replies = await emu.wait_for(lambda: len(sent.followups) == 3 and sent.followups, what="three replies")
+        replies = await emu.wait_for(
+            lambda: len(sent.followups) == 3 and sent.followups, timeout=ANSWER_TIMEOUT, what="three replies"
+        )
         assert [reply.content.startswith("Queued as job") for reply in replies[:2]] == [True, True]
         assert replies[2].ephemeral and replies[2].content.startswith(
             "Queued 2 of the 3 jobs this prompt makes; the rest were not: You already have"

@@ -14,7 +14,15 @@ from PIL import Image
 from bot.client import ImagineBot
 from jobs import database
 from sandbox.discord import DiscordEmulator
-from tests.bot.helpers import eventually, finished_messages, imagine, job_id_of, reply_to, wait_for_new_result
+from tests.bot.helpers import (
+    ANSWER_TIMEOUT,
+    eventually,
+    finished_messages,
+    imagine,
+    job_id_of,
+    reply_to,
+    wait_for_new_result,
+)
 
 
 async def test_restart_finishes_pending_jobs_and_old_buttons_work(
@@ -29,6 +37,7 @@ async def test_restart_finishes_pending_jobs_and_old_buttons_work(
         assert "Queued as job" in (await reply_to(emu, command, "the receipt")).content
         waiting = await emu.wait_for(
             lambda: next((m for m in emu.messages_in() if "a blue barn" in m.content and not m.interaction_id), None),
+            timeout=ANSWER_TIMEOUT,
             what="the waiting message",
         )
         assert "Waiting to start" in waiting.content and not waiting.attachments
@@ -47,7 +56,7 @@ async def test_restart_finishes_pending_jobs_and_old_buttons_work(
 async def test_delivery_needs_no_interaction_token(discord_emulator: DiscordEmulator, bot: ImagineBot) -> None:
     emu = discord_emulator
     command = await emu.send_slash_command("imagine", {"prompt": "an hourglass"})
-    await emu.wait_for(lambda: command.deferred, what="the defer")
+    await emu.wait_for(lambda: command.deferred, timeout=ANSWER_TIMEOUT, what="the defer")
     emu.expire_token(command.token)
 
     grid = await wait_for_new_result(emu, 0, "the grid, delivered after the interaction token expired")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.client import ImagineBot
 from sandbox.discord import DiscordEmulator
-from tests.bot.helpers import imagine, job_id_of, reply_to
+from tests.bot.helpers import ANSWER_TIMEOUT, imagine, job_id_of, reply_to
 
 
 def posted_in(emu: DiscordEmulator, channel) -> list:
@@ -34,6 +34,7 @@ async def test_a_job_from_one_server_is_only_its_owners_in_another(
         sent = await emu.send_slash_command("show", {"job": job}, guild=other, channel=there)
         repost = await emu.wait_for(
             lambda: next((message for message in posted_in(emu, there) if message.attachments), None),
+            timeout=ANSWER_TIMEOUT,
             what="the repost",
         )
         assert repost.attachments and repost.custom_ids() and repost.allowed_mentions["parse"] == []

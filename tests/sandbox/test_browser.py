@@ -24,6 +24,8 @@ pytestmark = pytest.mark.slow
 
 TINY = EngineSettings(_env_file=None, default_steps=2, max_pixels=64 * 64)
 STEP_TIMEOUT = 120_000  # milliseconds, for each thing the page waits for; a loaded 2-core machine
+# (Playwright's `expect` does not take the page's default timeout: each assertion below is given this one, or it
+# would wait its own 5 s, less than a generation can take on that machine.)
 # Set to write the screenshot the README shows (docs/sandbox.png) from this test's run.
 SCREENSHOT_ENV = "SANDBOX_SCREENSHOT"
 
@@ -136,13 +138,13 @@ async def test_remix_opens_a_form_whose_prompt_the_member_edits(sandbox: Sandbox
         await grid.locator("button", has_text="V1").click()
 
         dialog = page.locator("dialog#modal[open]")
-        await expect(dialog.locator("h2")).to_have_text("Remix")
+        await expect(dialog.locator("h2")).to_have_text("Remix", timeout=STEP_TIMEOUT)
         prompt = dialog.locator("textarea")
         text = await prompt.input_value()
         assert text.startswith("a red circle on a blue background") and "--seed" not in text
         await prompt.fill(text.replace("a red circle", "a green square"))
         await dialog.locator("button", has_text="Submit").click()
-        await expect(page.locator("dialog#modal")).not_to_be_visible()
+        await expect(page.locator("dialog#modal")).not_to_be_visible(timeout=STEP_TIMEOUT)
 
         remixed = page.locator("article", has_text="a green square on a blue background")
         await remixed.filter(has=page.locator("button", has_text="U1")).locator("img").wait_for()
@@ -182,11 +184,12 @@ async def test_private_results_and_the_region_form_in_the_direct_messages(sandbo
         await page.locator("article.ephemeral", has_text="Private results (your jobs in your DMs): on").wait_for()
         await command(page, "/imagine a yellow star on a black background --seed 3")
         receipt = page.locator("article.ephemeral", has_text="Queued as job")
-        await expect(page.locator("#dm-new")).to_be_visible()  # the grid went to the DMs, not the channel
+        # the grid went to the DMs, not the channel
+        await expect(page.locator("#dm-new")).to_be_visible(timeout=STEP_TIMEOUT)
         assert await page.locator("#messages img").count() == 0
 
         await receipt.locator("a", has_text="jump to the message").click()
-        await expect(page.locator("#to-dms")).to_have_attribute("aria-pressed", "true")
+        await expect(page.locator("#to-dms")).to_have_attribute("aria-pressed", "true", timeout=STEP_TIMEOUT)
         grid = page.locator("article", has=page.locator("button", has_text="U1")).first
         await grid.locator("img").wait_for()
         await grid.locator("button", has_text="U2").click()
@@ -194,15 +197,15 @@ async def test_private_results_and_the_region_form_in_the_direct_messages(sandbo
         await tile.locator("button", has_text="Vary (Region)").click()
 
         dialog = page.locator("dialog#modal[open]")
-        await expect(dialog.locator("h2")).to_have_text("Vary (Region)")
+        await expect(dialog.locator("h2")).to_have_text("Vary (Region)", timeout=STEP_TIMEOUT)
         await dialog.locator("button", has_text="Submit").click()  # no cell chosen: the page says so
-        await expect(dialog.locator("#modal-error")).to_have_text("Choose 1 to 9.")
+        await expect(dialog.locator("#modal-error")).to_have_text("Choose 1 to 9.", timeout=STEP_TIMEOUT)
         await dialog.get_by_label("top left").check()
         await dialog.get_by_label("centre", exact=True).check()
         await dialog.locator("button", has_text="Submit").click()
-        await expect(page.locator("dialog#modal")).not_to_be_visible()
+        await expect(page.locator("dialog#modal")).not_to_be_visible(timeout=STEP_TIMEOUT)
         grids = page.locator("article", has=page.locator("button", has_text="U4")).locator("img")
-        await expect(grids).to_have_count(2)
+        await expect(grids).to_have_count(2, timeout=STEP_TIMEOUT)
         await browser.close()
     assert errors == []
     region = [job for job in await sandbox.jobs.recent_jobs(sandbox.emu.user.id) if job.request.region]
