@@ -63,7 +63,8 @@ def aspect_of(width: int, height: int) -> tuple[int, int]:
     if exact[0] <= MAX_RATIO_TERM and exact[0] <= MAX_ASPECT_RATIO * exact[1]:
         return exact
     shape = min(math.log(width / height), math.log(MAX_ASPECT_RATIO))
-    close = [ratio for ratio in _landscape_ratios() if _distance(ratio, shape) <= math.log1p(RATIO_TOLERANCE)]
+    within = math.log1p(RATIO_TOLERANCE) + 1e-12  # exactly 1% off counts (303×330 is 10:11 to the digit)
+    close = [ratio for ratio in _landscape_ratios() if _distance(ratio, shape) <= within]
     if close:
         return min(close, key=lambda ratio: (ratio[0], _distance(ratio, shape)))
     return min(_landscape_ratios(), key=lambda ratio: _distance(ratio, shape))

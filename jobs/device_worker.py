@@ -191,6 +191,13 @@ class DeviceWorker:
                     return True
         return False
 
+    def follow(self, public_id: str) -> None:
+        """Someone started following this job: if this device holds it, its previews are sent from now on."""
+        with self._lock:
+            for group in self._groups.values():
+                if public_id in group.unfinished and self._engine is not None:
+                    self._engine.want_previews(group.seq)
+
     def abort_running(self) -> None:
         """At a stop that ran out of time: stop whatever group the engine process is running."""
         with self._lock:
@@ -322,9 +329,11 @@ class DeviceWorker:
         with self._lock:
             self._engine.open_group(seq)
             self._groups[seq] = _Group(seq, ids, set(ids), model_of(claimed[0]))
+        # After the group is listed: a follower who comes later is told by `follow`, one already here is seen now.
+        if any(self._hub.has_subscribers(public_id) for public_id in ids):
+            self._engine.want_previews(seq)
         jobs = tuple(GroupJob(job.public_id, job.parameters) for job in claimed)
-        preview = any(self._hub.has_subscribers(public_id) for public_id in ids)
-        self._engine.send(RunGroup(seq, jobs, preview=preview))
+        self._engine.send(RunGroup(seq, jobs))
         return True
 
     # listening

@@ -48,6 +48,10 @@ class EngineHandle(Protocol):
 
     def cancel_job(self, seq: int, position: int) -> None: ...
 
+    def want_previews(self, seq: int) -> None:
+        """Someone follows a job of that group: send preview PNGs with its progress (one per PREVIEW_INTERVAL)."""
+        ...
+
     def abort_up_to(self, seq: int) -> None:
         """Stop every group numbered up to `seq` (a stop that ran out of time)."""
         ...

@@ -137,6 +137,9 @@ class EngineProcess:
     def cancel_job(self, seq: int, position: int) -> None:
         self._cancel.cancel_job(seq, position)
 
+    def want_previews(self, seq: int) -> None:
+        self._cancel.want_previews(seq)
+
     def abort_up_to(self, seq: int) -> None:
         self._cancel.abort_up_to(seq)
 

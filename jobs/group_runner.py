@@ -52,6 +52,8 @@ SPAWN = multiprocessing.get_context("spawn")
 ENGINE_NICENESS = 5
 # Groups whose per-job cancellations are kept; a device holds at most two groups at a time.
 CANCEL_RING = 4
+# Integers per group in the ring: its number + 1, its cancel mask, whether previews are wanted.
+SLOT = 3
 # Linux's prctl option that signals a process when its parent dies.
 PR_SET_PDEATHSIG = 1
 # Elsewhere (and as a second line on Linux), how often the engine process checks that its parent lives.
@@ -62,14 +64,16 @@ class CancelSignal:
     """What the bot's process tells a generating engine process, in memory they share.
 
     The engine's main thread is busy generating and reads its pipe only between groups, so
-    cancellation cannot travel over the pipe. Two things are shared instead:
+    cancellation cannot travel over the pipe. Three things are shared instead:
 
     - "abort every group up to number N" (a stop that ran out of time): the engine process runs
       its groups in the order they were sent, so this stops exactly what runs, never what follows;
     - one bit per job of each recent group (a ring of CANCEL_RING slots keyed by the group's
       number): a member who cancels one job of a shared batch does not stop the others' work. The
       batch runs on and the cancelled job's images are thrown away; only when every job of the
-      group is cancelled does the engine stop it early.
+      group is cancelled does the engine stop it early;
+    - whether anyone follows a job of the group: previews are rendered only then, and a member whose
+      message starts following after the engine took the job gets them from the next step.
 
     The engine's cancel hook reads these at every denoising step. They are lock-free shared integers
     rather than a multiprocessing Event, whose is_set takes a lock that an engine process killed while
@@ -78,19 +82,26 @@ class CancelSignal:
 
     def __init__(self) -> None:
         self._abort_up_to = SPAWN.RawValue("q", -1)
-        self._ring = SPAWN.RawArray("Q", CANCEL_RING * 2)  # (seq + 1, mask) per slot; 0 marks an empty slot
+        # (seq + 1, cancel mask, previews wanted) per slot; 0 marks an empty slot
+        self._ring = SPAWN.RawArray("Q", CANCEL_RING * SLOT)
 
     # the bot's side
 
     def open_group(self, seq: int) -> None:
-        slot = seq % CANCEL_RING
-        self._ring[2 * slot + 1] = 0
-        self._ring[2 * slot] = seq + 1
+        base = seq % CANCEL_RING * SLOT
+        self._ring[base + 1] = self._ring[base + 2] = 0
+        self._ring[base] = seq + 1
 
     def cancel_job(self, seq: int, position: int) -> None:
-        slot = seq % CANCEL_RING
-        if self._ring[2 * slot] == seq + 1:
-            self._ring[2 * slot + 1] |= 1 << position
+        base = seq % CANCEL_RING * SLOT
+        if self._ring[base] == seq + 1:
+            self._ring[base + 1] |= 1 << position
+
+    def want_previews(self, seq: int) -> None:
+        """Someone follows a job of this group (perhaps only since it started): send previews from now on."""
+        base = seq % CANCEL_RING * SLOT
+        if self._ring[base] == seq + 1:
+            self._ring[base + 2] = 1
 
     def abort_up_to(self, seq: int) -> None:
         self._abort_up_to.value = max(self._abort_up_to.value, seq)
@@ -98,8 +109,12 @@ class CancelSignal:
     # the engine's side
 
     def job_cancelled(self, seq: int, position: int) -> bool:
-        slot = seq % CANCEL_RING
-        return self._ring[2 * slot] == seq + 1 and bool(self._ring[2 * slot + 1] >> position & 1)
+        base = seq % CANCEL_RING * SLOT
+        return self._ring[base] == seq + 1 and bool(self._ring[base + 1] >> position & 1)
+
+    def previews_wanted(self, seq: int) -> bool:
+        base = seq % CANCEL_RING * SLOT
+        return self._ring[base] == seq + 1 and bool(self._ring[base + 2])
 
     def for_group(self, seq: int, size: int) -> _GroupCancel:
         return _GroupCancel(self, seq, size)
@@ -168,7 +183,8 @@ def run_group(
 
     def progress(public_id: str, update: Progress) -> None:
         now, png = time.monotonic(), None
-        if update.make_preview is not None and now - last_preview.get(public_id, -preview_interval) >= preview_interval:
+        due = now - last_preview.get(public_id, -preview_interval) >= preview_interval
+        if due and update.make_preview is not None and cancel.previews_wanted(group.seq):
             png, last_preview[public_id] = preview_png(update.preview()), now
         outbox.send(JobProgress(public_id, float(update.fraction), png))
 
@@ -177,7 +193,7 @@ def run_group(
             engine,
             claimed,
             cancel=cancel.for_group(group.seq, len(group.jobs)),
-            preview=group.preview,
+            preview=True,  # a preview is only rendered when asked for: followers may come mid-generation
             on_progress=progress,
         )
     except GenerationCancelled:

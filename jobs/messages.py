@@ -28,8 +28,6 @@ class RunGroup:
     """Numbers the groups sent to one engine process; cancellation names the group it is meant for."""
     jobs: tuple[GroupJob, ...]
     """In order: a job's position here is its bit in the group's cancel mask (`CancelSignal`)."""
-    preview: bool
-    """Someone follows these jobs: send preview PNGs with the progress reports (one per PREVIEW_INTERVAL)."""
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,11 @@ class Processor:
         """Tell the engine generating this job to drop it; True if one of this process's devices holds it."""
         return any(worker.cancel(public_id) for worker in self.workers)
 
+    def follow(self, public_id: str) -> None:
+        """Someone started following this job: the device holding it, if any, sends its previews from now on."""
+        for worker in self.workers:
+            worker.follow(public_id)
+
     def stop(self, timeout: float) -> None:
         """Take no new work; give running generations `timeout` seconds, then cancel them back into the queue."""
         self.stopping.set()

@@ -213,6 +213,8 @@ class JobService:
     async def events(self, public_id: str) -> AsyncIterator[JobEvent]:
         """The job's state now (Accepted, Started or its end), then every change until it ends."""
         subscription = self._hub.subscribe(public_id)
+        if self._processor is not None:  # an engine that took the job before anyone followed it starts previews
+            self._processor.follow(public_id)
         try:
             current = await self._run(self._current_event, public_id)
             if current is None:

@@ -129,6 +129,10 @@ class EngineActor:
         self._signal.cancel_job(seq, position)
 
     @ray.method(concurrency_group="control")
+    def want_previews(self, seq: int) -> None:
+        self._signal.want_previews(seq)
+
+    @ray.method(concurrency_group="control")
     def abort_up_to(self, seq: int) -> None:
         self._signal.abort_up_to(seq)
 

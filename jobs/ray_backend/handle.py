@@ -107,6 +107,9 @@ class RayEngine:
     def cancel_job(self, seq: int, position: int) -> None:
         self._actor.cancel_job.remote(seq, position)
 
+    def want_previews(self, seq: int) -> None:
+        self._actor.want_previews.remote(seq)
+
     def abort_up_to(self, seq: int) -> None:
         self._actor.abort_up_to.remote(seq)
 

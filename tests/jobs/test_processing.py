@@ -12,7 +12,7 @@ import numpy as np
 
 from engine.engine import Engine
 from engine.request import GenerationRequest
-from jobs import Cancelled, Failed, Finished, JobStatus
+from jobs import Cancelled, Failed, Finished, JobStatus, ProgressEvent
 from jobs.group_runner import SPAWN
 from tests.jobs.helpers import Gate, engine_factory, submit_all, until_done, wait_for_progress, wait_for_start
 
@@ -224,3 +224,22 @@ async def test_cancelling_one_job_of_a_shared_batch_leaves_the_others_pixels_alo
         [image] = job.images
         assert job.batch_images == 3
         assert np.array_equal(np.asarray(_load(image.path)), np.asarray(result.images[0]))
+
+
+async def test_a_member_who_follows_a_job_after_the_engine_took_it_still_gets_previews(
+    job_settings, running_service
+) -> None:
+    """On an idle engine the claim can beat the bot's subscription (it follows after posting the waiting
+    message): previews start with the next step instead of never."""
+    gate = Gate()
+    settings = job_settings.model_copy(update={"preview_interval": 0})
+    [public_id] = await submit_all(settings, [(1, "a fox")])
+    async with running_service(settings, engine_factory=gate.factory()) as service:
+        while (await service.get_job(public_id)).status is not JobStatus.RUNNING:  # taken with nobody following
+            await asyncio.sleep(0.01)
+        following = asyncio.create_task(until_done(service, public_id))
+        await asyncio.sleep(0)  # let the follower subscribe before the engine goes on
+        gate.open()
+        events = await following
+    assert isinstance(events[-1], Finished)
+    assert any(isinstance(event, ProgressEvent) and event.preview_png for event in events)
