@@ -70,7 +70,8 @@ class JobLauncher:
             request,
             kind=kind,
             user_id=user_id,
-            guild_id=interaction.guild_id,
+            # A button pressed in DMs under a private result: the new job stays its server's (its rules, caps, share)
+            guild_id=interaction.guild_id if interaction.guild_id is not None else parent.guild_id if parent else None,
             channel_id=channel.id,
             raw_prompt=raw_prompt,
             parent_job=parent.public_id if parent else None,

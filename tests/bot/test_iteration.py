@@ -179,3 +179,7 @@ async def test_settings_shape_new_jobs_and_their_buttons(discord_emulator: Disco
     private = await wait_for_new_result(emu, 0, "the private result", dm)
     assert private.channel_id == dm.id and "a secret garden" in private.content
     assert not any("a secret garden" in message.content for message in emu.messages_in())
+    # 🔄 pressed in the DMs: the new job is still the server's, under its rules, caps and share.
+    await emu.click_button(private, f"imagine:reroll:{job_id_of(private)}")
+    again = await wait_for_new_result(emu, 1, "the private reroll", dm)
+    assert (await bot.jobs.get_job(job_id_of(again))).guild_id == emu.guilds[0].id
