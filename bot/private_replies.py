@@ -98,16 +98,15 @@ def _operation_lines(request: GenerationRequest) -> list[str]:
     return [f"**Operation:** {request.operation}" + (f" ({', '.join(parts)})" if parts else "")]
 
 
-def history_content(jobs: list[JobView]) -> str:
+def history_content(jobs: list[JobView], dm_channel_id: int | None = None) -> str:
+    """The member's recent jobs with links; a private result lies in their DMs with the bot (`dm_channel_id`),
+    though the job belongs to its server."""
     if not jobs:
         return "You have no jobs yet. Try `/imagine prompt: a red fox in snow`."
     lines = ["**Your recent jobs** (newest first):"]
     for job in jobs:
-        where = (
-            f" · https://discord.com/channels/{job.guild_id or '@me'}/{job.channel_id}/{job.message_id}"
-            if job.message_id
-            else ""
-        )
+        place = "@me" if job.guild_id is None or job.channel_id == dm_channel_id else job.guild_id
+        where = f" · https://discord.com/channels/{place}/{job.channel_id}/{job.message_id}" if job.message_id else ""
         lines.append(f"`{job.public_id}` {job.kind}, {job.status}: {quoted(job.raw_prompt, 80)}{where}")
     lines.append("Use `/show job:<id>` to post one again, `/reproduce job:<id>` to make it again.")
     return shorten("\n".join(lines), MAX_CONTENT)

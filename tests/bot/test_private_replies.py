@@ -4,10 +4,18 @@ models and devices."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.private_replies import details_content, device_label, devices_line, info_content, model_line
+from bot.private_replies import (
+    details_content,
+    device_label,
+    devices_line,
+    history_content,
+    info_content,
+    model_line,
+)
 from engine.flags import parse_prompt
 from engine.registry import ModelRegistry, RegisteredModel
 from engine.request import MAX_IMAGE_PROMPTS, MAX_RUN_LORAS, REGION_CELLS, GenerationRequest, LoraChoice, Operation
@@ -151,3 +159,10 @@ def test_info_lists_each_models_presets_with_its_size() -> None:
     stats = QueueStats(0, 0, {}, ("cuda:0",), 1.0)
     shown = info_content(stats, 1, 5.0, ModelRegistry([RegisteredModel(name="default"), sized]))
     assert "- `sdxl` — stabilityai/sdxl (steps 30, guidance 5.0, sampler ddim, size 1024×1024 by default)" in shown
+
+
+def test_history_links_a_private_result_to_the_dms_and_others_to_their_server() -> None:
+    public = job_of(GenerationRequest(prompt="a fox"))
+    private = dataclasses.replace(public, public_id="privatejob", channel_id=99)
+    content = history_content([public, private], dm_channel_id=99)
+    assert "https://discord.com/channels/5/6/7" in content and "https://discord.com/channels/@me/99/7" in content

@@ -20,7 +20,15 @@ class History(commands.Cog):
     async def history(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         jobs = await self.bot.jobs.recent_jobs(interaction.user.id, limit=HISTORY_LENGTH)
-        await interaction.followup.send(history_content(jobs), ephemeral=True)
+        await interaction.followup.send(history_content(jobs, await _dm_channel_id(interaction.user)), ephemeral=True)
+
+
+async def _dm_channel_id(user: discord.abc.User) -> int | None:
+    """The member's DMs with the bot, where private results lie (None if Discord will not open them)."""
+    try:
+        return (user.dm_channel or await user.create_dm()).id
+    except discord.HTTPException:
+        return None
 
 
 async def setup(bot: ImagineBot) -> None:
