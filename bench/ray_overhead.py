@@ -14,26 +14,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-# Read when Ray is imported: 127.0.0.1 is this machine (docs/queue.md, "The Ray spike").
-os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    filter(None, [str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH")])
-)
-
-from bench.discord_ack import imagine_ack_latency  # noqa: E402
-from engine.engine import Engine  # noqa: E402
-from engine.request import GenerationRequest  # noqa: E402
-from jobs import Finished, JobService, JobSettings  # noqa: E402
-
-RESOURCE = "bench_gpu"
-MB = 1024 * 1024
+from bench.discord_ack import imagine_ack_latency
+from bench.ray_local import RESOURCE, bench_settings, local_cluster, run_to_end, write_report
+from engine.engine import Engine
+from engine.request import GenerationRequest
+from jobs import JobService, JobSettings
 
 
 def _request(number: int) -> GenerationRequest:
@@ -53,32 +43,13 @@ async def service_seconds(settings: JobSettings, jobs: int) -> float:
     service = JobService(settings)
     await service.start()
     try:
-        await _one(service, 999)  # warm: the engine is built and has run once
+        await run_to_end(service, _request(999))  # warm: the engine is built and has run once
         start = time.perf_counter()
         for number in range(jobs):
-            await _one(service, number)
+            await run_to_end(service, _request(number))
         return time.perf_counter() - start
     finally:
         await service.stop()
-
-
-async def _one(service: JobService, number: int) -> None:
-    view = await service.submit(_request(number), kind="imagine", user_id=1, raw_prompt="bench")
-    async for event in service.events(view.public_id):
-        if isinstance(event, Finished):
-            return
-    raise RuntimeError(f"job {view.public_id} did not finish")
-
-
-def bench_settings(folder: Path, backend: str) -> JobSettings:
-    return JobSettings(
-        database_url=f"sqlite:///{folder / f'{backend}.db'}",
-        data_dir=folder / backend,
-        engine_devices=("cpu",),
-        engine_backend=backend,
-        engine_resource=RESOURCE,
-        max_batch_images=1,
-    )
 
 
 def _ack(users: int, job_settings: dict[str, object]) -> dict | None:
@@ -99,9 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ack-users", type=int, default=50, help="members firing /imagine at once (0: skip)")
     parser.add_argument("--out", type=Path, default=Path("bench/results/ray-overhead.json"))
     args = parser.parse_args(argv)
-    import ray
     import torch
-    from ray.cluster_utils import Cluster
 
     torch.set_num_threads(1)
     bare = bare_seconds(args.jobs)
@@ -109,16 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(name)
         local = asyncio.run(service_seconds(bench_settings(folder, "local"), args.jobs))
         ack_local = _ack(args.ack_users, {})
-        head = {"node_ip_address": "127.0.0.1", "num_cpus": 0, "include_dashboard": False}
-        cluster = Cluster(initialize_head=True, head_node_args=head)
-        cluster.add_node(node_ip_address="127.0.0.1", num_cpus=1, resources={RESOURCE: 1}, object_store_memory=100 * MB)
-        ray.init(address=cluster.address, logging_level="ERROR", log_to_driver=False)
-        try:
+        with local_cluster():
             remote = asyncio.run(service_seconds(bench_settings(folder, "ray"), args.jobs))
             ack_ray = _ack(args.ack_users, {"engine_backend": "ray", "engine_resource": RESOURCE})
-        finally:
-            ray.shutdown()
-            cluster.shutdown()
     report = {
         "jobs": args.jobs,
         "bare_ms_per_job": round(1000 * bare / args.jobs, 1),
@@ -129,9 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         "imagine_ack_local": ack_local,
         "imagine_ack_ray": ack_ray,
     }
-    print(json.dumps(report, indent=2))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    write_report(report, args.out)
     return 0
 
 

@@ -4,7 +4,7 @@
 another through a `JobService`, first with ENGINE_BACKEND=local, then with ENGINE_BACKEND=ray on a local
 cluster (a head and one worker node on 127.0.0.1, dashboard off). Its engine draws random pixels instead of
 diffusing (`NoiseEngine`): random pixels do not compress, so each PNG is as large as its pixels make it
-(a 4-image 1024² job ships about 16 MB with its grid) and the figure is about bytes, not about the model.
+(a 4-image 1024² job ships 24 MB: four 3 MB PNGs and a 12 MB grid) and the figure is about bytes, not about the model.
 Both backends encode the PNGs in the engine; with Ray the actor then ships them as bytes and the bot's pump
 checks each image's sha256 and writes it under DATA_DIR. Also timed alone, in this process: that check and
 write (`store_result`) on results of the same size — the bot's own share of a Ray job.
@@ -15,31 +15,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
-import json
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-# Read when Ray is imported: 127.0.0.1 is this machine (docs/queue.md, "The Ray spike").
-os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    filter(None, [str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH")])
-)
+from PIL import Image
 
-from PIL import Image  # noqa: E402
-
-from bench.ray_overhead import MB, RESOURCE, bench_settings  # noqa: E402
-from engine.engine import Engine  # noqa: E402
-from engine.request import GenerationRequest  # noqa: E402
-from engine.settings import EngineSettings  # noqa: E402
-from jobs import Finished, JobService, JobSettings, JobView  # noqa: E402
-from jobs.messages import JobSucceeded  # noqa: E402
-from jobs.ray_backend.shipping import pack_result, store_result  # noqa: E402
-from jobs.results import saved_result  # noqa: E402
-
-HEAD = {"node_ip_address": "127.0.0.1", "num_cpus": 0, "include_dashboard": False}
+from bench.ray_local import MB, bench_settings, local_cluster, run_to_end, write_report
+from engine.engine import Engine
+from engine.request import GenerationRequest
+from engine.settings import EngineSettings
+from jobs import JobService, JobSettings, JobView
+from jobs.messages import JobSucceeded
+from jobs.ray_backend.shipping import pack_result, store_result
+from jobs.results import result_folder, saved_result
 
 
 class NoiseEngine(Engine):
@@ -68,26 +59,17 @@ async def burst(settings: JobSettings, jobs: int, count: int, size: int) -> tupl
     service = JobService(settings, engine_factory=functools.partial(build_noise_engine, size * size))
     await service.start()
     try:
-        await _one(service, -1, count, size)
+        await run_to_end(service, _request(0, count, size))  # warm: the engine is built and has run once
         start = time.perf_counter()
-        done = [await _one(service, number, count, size) for number in range(jobs)]
+        done = [await run_to_end(service, _request(number, count, size)) for number in range(1, jobs + 1)]
         seconds = time.perf_counter() - start
         return seconds, sum(_job_bytes(settings.data_dir, job) for job in done), done
     finally:
         await service.stop()
 
 
-async def _one(service: JobService, number: int, count: int, size: int) -> JobView:
-    view = await service.submit(_request(number, count, size), kind="imagine", user_id=1, raw_prompt="bench")
-    async for event in service.events(view.public_id):
-        if isinstance(event, Finished):
-            return event.job
-    raise RuntimeError(f"job {view.public_id} did not finish")
-
-
 def _job_bytes(data_dir: Path, job: JobView) -> int:
-    folder = data_dir / "images" / job.public_id
-    return sum(path.stat().st_size for path in folder.iterdir() if path.suffix == ".png")
+    return sum(path.stat().st_size for path in result_folder(data_dir, job.public_id).glob("*.png"))
 
 
 def store_seconds(data_dir: Path, jobs: list[JobView]) -> float:
@@ -109,9 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=1024, help="image side in pixels")
     parser.add_argument("--out", type=Path, default=Path("bench/results/ray-result-bytes.json"))
     args = parser.parse_args(argv)
-    import ray
     import torch
-    from ray.cluster_utils import Cluster
 
     torch.set_num_threads(1)
     report: dict[str, object] = {"jobs": args.jobs, "count": args.count, "size": args.size}
@@ -120,18 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         seconds, size, done = asyncio.run(burst(bench_settings(folder, "local"), args.jobs, args.count, args.size))
         report["local"] = _rates(seconds, size)
         report["store_alone"] = _rates(store_seconds(folder / "local", done), size)
-        cluster = Cluster(initialize_head=True, head_node_args=HEAD)
-        cluster.add_node(node_ip_address="127.0.0.1", num_cpus=1, resources={RESOURCE: 1}, object_store_memory=200 * MB)
-        ray.init(address=cluster.address, logging_level="ERROR", log_to_driver=False)
-        try:
+        with local_cluster(object_store_mb=200):
             seconds, size, _ = asyncio.run(burst(bench_settings(folder, "ray"), args.jobs, args.count, args.size))
             report["ray"] = _rates(seconds, size)
-        finally:
-            ray.shutdown()
-            cluster.shutdown()
-    print(json.dumps(report, indent=2))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    write_report(report, args.out)
     return 0
 
 

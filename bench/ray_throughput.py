@@ -14,16 +14,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import json
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.ray_overhead import MB, RESOURCE, bench_settings
+from bench.ray_local import add_engine_node, bench_settings, local_cluster, run_to_end, write_report
 from engine.request import GenerationRequest
-from jobs import Finished, JobService, JobSettings
+from jobs import JobService, JobSettings
 
 
 @dataclass(frozen=True)
@@ -39,28 +38,25 @@ async def burst_seconds(settings: JobSettings, burst: Burst) -> float:
     await service.start()
     try:
         devices = len((await service.stats()).devices)
-        await asyncio.gather(*(_one(service, 0, -1, burst) for _ in range(devices)))  # every engine built and warm
+        warm_up = [run_to_end(service, _request(0, burst)) for _ in range(devices)]  # every engine built and warm
+        await asyncio.gather(*warm_up)
         start = time.perf_counter()
-        await asyncio.gather(*(_one(service, number % 3, number, burst) for number in range(burst.jobs)))
+        jobs = [run_to_end(service, _request(number, burst), number % 3) for number in range(1, burst.jobs + 1)]
+        await asyncio.gather(*jobs)
         return time.perf_counter() - start
     finally:
         await service.stop()
 
 
-async def _one(service: JobService, user_id: int, number: int, burst: Burst) -> None:
-    request = GenerationRequest(
+def _request(number: int, burst: Burst) -> GenerationRequest:
+    return GenerationRequest(
         prompt=f"a blue square {number}",
         steps=burst.steps,
-        seed=abs(number),
+        seed=number,
         count=burst.count,
         width=burst.size,
         height=burst.size,
     )
-    view = await service.submit(request, kind="imagine", user_id=user_id, raw_prompt="bench")
-    async for event in service.events(view.public_id):
-        if isinstance(event, Finished):
-            return
-    raise RuntimeError(f"job {view.public_id} did not finish")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,37 +70,24 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     burst = Burst(args.jobs, args.steps, args.count, args.size)
     node_counts = [int(count) for count in args.nodes.split(",")]
-    import ray
     import torch
-    from ray.cluster_utils import Cluster
 
     torch.set_num_threads(1)
     seconds = {}
-    with tempfile.TemporaryDirectory(prefix="bench-ray-") as name:
-        head = {"node_ip_address": "127.0.0.1", "num_cpus": 0, "include_dashboard": False}
-        cluster = Cluster(initialize_head=True, head_node_args=head)
-        ray.init(address=cluster.address, logging_level="ERROR", log_to_driver=False)
-        try:
-            for nodes in node_counts:
-                while len(cluster.worker_nodes) < nodes:
-                    cluster.add_node(
-                        node_ip_address="127.0.0.1", num_cpus=1, resources={RESOURCE: 1}, object_store_memory=100 * MB
-                    )
-                folder = Path(name) / f"nodes-{nodes}"
-                folder.mkdir()
-                settings = bench_settings(folder, "ray").model_copy(
-                    update={"max_queued_per_user": args.jobs, "max_running_per_user": args.jobs}
-                )
-                seconds[nodes] = asyncio.run(burst_seconds(settings, burst))
-        finally:
-            ray.shutdown()
-            cluster.shutdown()
+    with tempfile.TemporaryDirectory(prefix="bench-ray-") as name, local_cluster(nodes=0) as cluster:
+        for nodes in node_counts:
+            while len(cluster.worker_nodes) < nodes:
+                add_engine_node(cluster)
+            folder = Path(name) / f"nodes-{nodes}"
+            folder.mkdir()
+            settings = bench_settings(folder, "ray").model_copy(
+                update={"max_queued_per_user": args.jobs, "max_running_per_user": args.jobs}
+            )
+            seconds[nodes] = asyncio.run(burst_seconds(settings, burst))
     report: dict[str, object] = dataclasses.asdict(burst) | {f"nodes_{n}_s": round(s, 2) for n, s in seconds.items()}
     if 1 in seconds and 2 in seconds:
         report["speed_up"] = round(seconds[1] / seconds[2], 2)
-    print(json.dumps(report, indent=2))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    write_report(report, args.out)
     return 0
 
 
